@@ -1,0 +1,3 @@
+module github.com/phonelock/phonelock
+
+go 1.26.8
