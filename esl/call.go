@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
 )
 
 // Call is one call FreeSWITCH handed to the daemon. Its methods are steps
