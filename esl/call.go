@@ -21,6 +21,7 @@ type Call struct {
 	replyTimeout time.Duration
 
 	eventsOn   bool // "myevents" acknowledged
+	answered   bool
 	executed   bool // an application was sent to the channel
 	handedBack bool // the call went back to the dialplan
 	hungUpByUs bool
@@ -52,10 +53,16 @@ func (c *Call) HandBack(ctx context.Context) error {
 	return nil
 }
 
-// Answer answers the call.
+// Answer answers the call; answering an answered call does nothing.
 func (c *Call) Answer(ctx context.Context) error {
-	_, err := c.execute(ctx, "answer", "")
-	return err
+	if c.answered {
+		return nil
+	}
+	if _, err := c.execute(ctx, "answer", ""); err != nil {
+		return err
+	}
+	c.answered = true
+	return nil
 }
 
 // PreAnswer opens early media without answering, so a prompt can be heard

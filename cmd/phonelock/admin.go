@@ -1,0 +1,344 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/phonelock/phonelock/internal/adminapi"
+	"github.com/phonelock/phonelock/policy"
+	"github.com/phonelock/phonelock/store"
+)
+
+const adminUsage = `usage: phonelock admin (--db FILE | --server URL) ext <command> ...
+
+  ext set NUMBER@DOMAIN [--protection on|off] [--password-stdin] [--voicemail on|off]
+  ext block NUMBER@DOMAIN
+  ext unblock NUMBER@DOMAIN
+  ext show NUMBER@DOMAIN [--json]
+  ext list [--json]
+  ext delete NUMBER@DOMAIN
+
+--db works on the database file while the daemon is stopped; while it runs,
+use --server with the daemon's HTTP address (for example http://127.0.0.1:9090).
+--password-stdin reads the password (3 to 12 digits) as one line on standard input.
+
+exit codes: 0 done, 1 could not do it, 2 bad usage or invalid input, 3 no such extension
+`
+
+// adminCmd is one parsed admin command line.
+type adminCmd struct {
+	db, server string
+	timeout    time.Duration
+	verb       string
+	id         string
+	protection onOff
+	voicemail  onOff
+	pwStdin    bool
+	json       bool
+}
+
+func runAdmin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd, err := parseAdmin(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, adminUsage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "phonelock admin: %v\n\n%s", err, adminUsage)
+		return exitUsage
+	}
+
+	req, err := cmd.setRequest(stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "phonelock admin: %v\n", err)
+		return exitUsage
+	}
+
+	admin, closeAdmin, err := cmd.open()
+	if err != nil {
+		return adminFailure(stderr, err)
+	}
+	defer closeAdmin()
+
+	ctx, cancel := context.WithTimeout(context.Background(), cmd.timeout)
+	defer cancel()
+	if err := cmd.do(ctx, admin, req, stdout); err != nil {
+		return adminFailure(stderr, err)
+	}
+	return exitOK
+}
+
+func parseAdmin(args []string, stderr io.Writer) (*adminCmd, error) {
+	cmd := &adminCmd{}
+	global := flag.NewFlagSet("phonelock admin", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	global.StringVar(&cmd.db, "db", "", "database `file` (daemon stopped)")
+	global.StringVar(&cmd.server, "server", "", "daemon `URL` (daemon running)")
+	global.DurationVar(&cmd.timeout, "timeout", 10*time.Second, "give up after this long")
+	if err := global.Parse(args); err != nil {
+		return nil, err
+	}
+	if (cmd.db == "") == (cmd.server == "") {
+		return nil, errors.New("give exactly one of --db FILE or --server URL")
+	}
+
+	rest := global.Args()
+	if len(rest) < 2 || rest[0] != "ext" {
+		return nil, errors.New("expected 'ext <command>'")
+	}
+	cmd.verb = rest[1]
+	return cmd, cmd.parseVerb(rest[2:])
+}
+
+// parseVerb reads a verb's id and flags, which may come in either order.
+func (c *adminCmd) parseVerb(args []string) error {
+	fs := flag.NewFlagSet("ext "+c.verb, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	wantID := true
+	switch c.verb {
+	case "set":
+		fs.Var(&c.protection, "protection", "on or off")
+		fs.Var(&c.voicemail, "voicemail", "on or off")
+		fs.BoolVar(&c.pwStdin, "password-stdin", false, "read the password from standard input")
+	case "show":
+		fs.BoolVar(&c.json, "json", false, "print JSON")
+	case "list":
+		fs.BoolVar(&c.json, "json", false, "print JSON")
+		wantID = false
+	case "block", "unblock", "delete":
+	default:
+		return fmt.Errorf("unknown command 'ext %s'", c.verb)
+	}
+
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+
+	switch {
+	case wantID && len(positional) != 1:
+		return fmt.Errorf("'ext %s' takes one NUMBER@DOMAIN", c.verb)
+	case !wantID && len(positional) != 0:
+		return fmt.Errorf("'ext %s' takes no arguments", c.verb)
+	case wantID:
+		c.id = positional[0]
+	}
+	if c.verb == "set" && !c.protection.set && !c.voicemail.set && !c.pwStdin {
+		return errors.New("'ext set' needs at least one of --protection, --voicemail, --password-stdin")
+	}
+	return nil
+}
+
+// setRequest builds the change of "ext set", reading the password first so
+// that bad input is refused before anything is opened.
+func (c *adminCmd) setRequest(stdin io.Reader) (adminapi.SetRequest, error) {
+	var req adminapi.SetRequest
+	if c.verb != "set" {
+		return req, nil
+	}
+	req.Protection = c.protection.ptr()
+	req.Voicemail = c.voicemail.ptr()
+	if c.pwStdin {
+		pw, err := readPassword(stdin)
+		if err != nil {
+			return req, err
+		}
+		req.Password = &pw
+	}
+	return req, nil
+}
+
+// readPassword reads one line; it must be 3 to 12 digits.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReaderSize(io.LimitReader(r, 256), 256).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if err := policy.ValidatePassword(pw); err != nil {
+		return "", fmt.Errorf("password on standard input refused: %w", err)
+	}
+	return pw, nil
+}
+
+// open returns the Admin to use: the database file, or the daemon's API.
+func (c *adminCmd) open() (adminapi.Admin, func(), error) {
+	if c.server != "" {
+		client, err := adminapi.NewClient(c.server, c.timeout)
+		return client, func() {}, err
+	}
+
+	readOnly := c.verb == "show" || c.verb == "list"
+	st, err := store.Open(c.db, store.Options{ReadOnly: readOnly})
+	if err != nil {
+		return nil, nil, &adminapi.Error{Kind: adminapi.ErrUnavailable, Message: err.Error()}
+	}
+	svc := adminapi.NewService(st, store.Actor{Name: operatorName(), Source: "cli"})
+	return svc, func() { st.Close() }, nil
+}
+
+func operatorName() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "cli"
+}
+
+func (c *adminCmd) do(ctx context.Context, a adminapi.Admin, req adminapi.SetRequest, w io.Writer) error {
+	var (
+		v   adminapi.View
+		err error
+	)
+	switch c.verb {
+	case "list":
+		vs, err := a.List(ctx)
+		if err != nil {
+			return err
+		}
+		return printList(w, vs, c.json)
+	case "delete":
+		if err := a.Delete(ctx, c.id); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "deleted %s\n", c.id)
+		return nil
+	case "set":
+		v, err = a.Set(ctx, c.id, req)
+	case "block":
+		v, err = a.Block(ctx, c.id)
+	case "unblock":
+		v, err = a.Unblock(ctx, c.id)
+	case "show":
+		v, err = a.Show(ctx, c.id)
+	}
+	if err != nil {
+		return err
+	}
+	return printView(w, v, c.json)
+}
+
+func adminFailure(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "phonelock admin: %v\n", err)
+	switch {
+	case errors.Is(err, adminapi.ErrInvalid):
+		return exitUsage
+	case errors.Is(err, adminapi.ErrNotFound):
+		return exitNotFound
+	default:
+		return exitFailed
+	}
+}
+
+func printView(w io.Writer, v adminapi.View, asJSON bool) error {
+	if asJSON {
+		return writeIndentedJSON(w, v)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Extension:\t%s\n", v.Extension)
+	fmt.Fprintf(tw, "Status:\t%s\n", v.Status)
+	fmt.Fprintf(tw, "Protection:\t%s\n", onOffText(v.Protection))
+	fmt.Fprintf(tw, "Voicemail:\t%s\n", onOffText(v.Voicemail))
+	fmt.Fprintf(tw, "Password:\t%s\n", passwordText(v.PasswordSet))
+	fmt.Fprintf(tw, "Failed attempts:\t%d\n", v.FailedAttempts)
+	fmt.Fprintf(tw, "Locked out until:\t%s\n", lockoutText(v.LockedOutUntil))
+	return tw.Flush()
+}
+
+func printList(w io.Writer, vs []adminapi.View, asJSON bool) error {
+	if asJSON {
+		if vs == nil {
+			vs = []adminapi.View{}
+		}
+		return writeIndentedJSON(w, vs)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EXTENSION\tPROTECTION\tBLOCKED\tVOICEMAIL\tPASSWORD\tLOCKED OUT UNTIL")
+	for _, v := range vs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Extension, onOffText(v.Protection),
+			yesNo(v.Blocked), onOffText(v.Voicemail), yesNo(v.PasswordSet), lockoutText(v.LockedOutUntil))
+	}
+	return tw.Flush()
+}
+
+func writeIndentedJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func onOffText(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func passwordText(set bool) string {
+	if set {
+		return "set"
+	}
+	return "not set"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func lockoutText(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// onOff is a flag that takes "on" or "off" and remembers whether it was given.
+type onOff struct {
+	set, value bool
+}
+
+func (o *onOff) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return onOffText(o.value)
+}
+
+func (o *onOff) Set(s string) error {
+	switch s {
+	case "on":
+		o.value = true
+	case "off":
+		o.value = false
+	default:
+		return fmt.Errorf("want on or off, got %q", s)
+	}
+	o.set = true
+	return nil
+}
+
+func (o *onOff) ptr() *bool {
+	if !o.set {
+		return nil
+	}
+	v := o.value
+	return &v
+}

@@ -1,0 +1,107 @@
+// Package adminapi is the operator's view of phonelock's state: the
+// operations "phonelock admin" offers, carried out on the store directly
+// (Service) or through the running daemon's HTTP API (Handler on the
+// daemon's side, Client on the admin command's side). Both paths share the
+// same validation, the same answers and the same error kinds.
+package adminapi
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/phonelock/phonelock/store"
+)
+
+// Status texts, as the product shows them.
+const (
+	StatusBlocked      = "Currently access to phone is blocked"
+	StatusUnrestricted = "Currently access to phone is unrestricted"
+)
+
+// View is an extension as operators see it. It never holds the password
+// or its hash.
+type View struct {
+	Extension      string     `json:"extension"`
+	Protection     bool       `json:"protection"`
+	Blocked        bool       `json:"blocked"`
+	Voicemail      bool       `json:"voicemail"`
+	PasswordSet    bool       `json:"password_set"`
+	Status         string     `json:"status"`
+	FailedAttempts int        `json:"failed_attempts"`
+	LockedOutUntil *time.Time `json:"locked_out_until"`
+}
+
+// SetRequest changes an extension's settings; nil fields stay as they are.
+// Password is the plain password (3 to 12 digits); it is hashed before it is
+// stored and never returned.
+type SetRequest struct {
+	Protection *bool   `json:"protection,omitempty"`
+	Voicemail  *bool   `json:"voicemail,omitempty"`
+	Password   *string `json:"password,omitempty"`
+}
+
+// Admin is what the admin command can do, locally or remotely.
+type Admin interface {
+	// Set creates the extension if needed and applies req.
+	Set(ctx context.Context, id string, req SetRequest) (View, error)
+	// Block blocks the extension's terminal; protection must be on.
+	Block(ctx context.Context, id string) (View, error)
+	// Unblock makes the extension's terminal unrestricted.
+	Unblock(ctx context.Context, id string) (View, error)
+	// Show returns one extension.
+	Show(ctx context.Context, id string) (View, error)
+	// List returns every extension, sorted by id.
+	List(ctx context.Context) ([]View, error)
+	// Delete removes an extension.
+	Delete(ctx context.Context, id string) error
+}
+
+// Error kinds, compared with errors.Is. Each maps to an HTTP status, an API
+// error code and an exit code of the admin command.
+var (
+	// ErrInvalid is bad input: a malformed extension or password, or a
+	// change the rules refuse. Nothing was changed.
+	ErrInvalid = errors.New("invalid request")
+	// ErrNotFound is an extension that does not exist.
+	ErrNotFound = errors.New("no such extension")
+	// ErrUnavailable is a failure to reach or use the store or the daemon.
+	ErrUnavailable = errors.New("unavailable")
+)
+
+// Error is an error with its kind and a message fit for an operator.
+type Error struct {
+	Kind    error  // ErrInvalid, ErrNotFound or ErrUnavailable
+	Code    string // stable machine-readable code, such as "invalid_password"
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Unwrap lets errors.Is match the kind.
+func (e *Error) Unwrap() error { return e.Kind }
+
+func newError(kind error, code, message string) *Error {
+	return &Error{Kind: kind, Code: code, Message: message}
+}
+
+// viewOf turns a stored extension into what operators see.
+func viewOf(e store.Extension, now time.Time) View {
+	v := View{
+		Extension:      e.ID,
+		Protection:     e.Protection,
+		Blocked:        e.IsBlocked(),
+		Voicemail:      e.Voicemail,
+		PasswordSet:    e.PasswordSet(),
+		Status:         StatusUnrestricted,
+		FailedAttempts: e.FailedAttempts,
+	}
+	if v.Blocked {
+		v.Status = StatusBlocked
+	}
+	if e.LockedOut(now) {
+		until := e.LockedOutUntil.UTC()
+		v.LockedOutUntil = &until
+	}
+	return v
+}

@@ -1,0 +1,147 @@
+package adminapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/phonelock/phonelock/policy"
+	"github.com/phonelock/phonelock/store"
+)
+
+// Service carries out admin operations on an open store. It validates
+// every input before touching the store, so a refused request changes
+// nothing.
+type Service struct {
+	store *store.Store
+	actor store.Actor
+	now   func() time.Time
+}
+
+// NewService returns a Service over st that records actor in the audit
+// trail for every change.
+func NewService(st *store.Store, actor store.Actor) *Service {
+	return &Service{store: st, actor: actor, now: time.Now}
+}
+
+// WithActor returns a copy of s that records actor instead, for example the
+// remote address of one API request.
+func (s *Service) WithActor(actor store.Actor) *Service {
+	c := *s
+	c.actor = actor
+	return &c
+}
+
+// Set implements Admin.
+func (s *Service) Set(_ context.Context, id string, req SetRequest) (View, error) {
+	id, err := parseID(id)
+	if err != nil {
+		return View{}, err
+	}
+	change := store.Settings{Protection: req.Protection, Voicemail: req.Voicemail}
+	if req.Password != nil {
+		if err := policy.ValidatePassword(*req.Password); err != nil {
+			return View{}, newError(ErrInvalid, "invalid_password", err.Error())
+		}
+		hash, err := store.HashPassword(*req.Password)
+		if err != nil {
+			return View{}, newError(ErrUnavailable, "internal", "hash password: "+err.Error())
+		}
+		change.PasswordHash = hash
+	}
+
+	ext, err := s.store.Set(id, change, s.actor)
+	if err != nil {
+		return View{}, storeError(id, err)
+	}
+	return viewOf(ext, s.now()), nil
+}
+
+// Block implements Admin.
+func (s *Service) Block(_ context.Context, id string) (View, error) {
+	return s.setBlocked(id, true)
+}
+
+// Unblock implements Admin.
+func (s *Service) Unblock(_ context.Context, id string) (View, error) {
+	return s.setBlocked(id, false)
+}
+
+func (s *Service) setBlocked(id string, blocked bool) (View, error) {
+	id, err := parseID(id)
+	if err != nil {
+		return View{}, err
+	}
+	ext, err := s.store.SetBlocked(id, blocked, s.actor)
+	if err != nil {
+		return View{}, storeError(id, err)
+	}
+	return viewOf(ext, s.now()), nil
+}
+
+// Show implements Admin.
+func (s *Service) Show(_ context.Context, id string) (View, error) {
+	id, err := parseID(id)
+	if err != nil {
+		return View{}, err
+	}
+	ext, err := s.store.Get(id)
+	if err != nil {
+		return View{}, storeError(id, err)
+	}
+	return viewOf(ext, s.now()), nil
+}
+
+// List implements Admin.
+func (s *Service) List(_ context.Context) ([]View, error) {
+	exts, err := s.store.List()
+	if err != nil {
+		return nil, storeError("", err)
+	}
+	now := s.now()
+	views := make([]View, len(exts))
+	for i, e := range exts {
+		views[i] = viewOf(e, now)
+	}
+	return views, nil
+}
+
+// Delete implements Admin.
+func (s *Service) Delete(_ context.Context, id string) error {
+	id, err := parseID(id)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Delete(id, s.actor); err != nil {
+		return storeError(id, err)
+	}
+	return nil
+}
+
+func parseID(id string) (string, error) {
+	norm, err := store.ParseID(id)
+	if err != nil {
+		return "", newError(ErrInvalid, "invalid_extension", err.Error())
+	}
+	return norm, nil
+}
+
+// storeError turns a store error into an admin error with a message that
+// says what to do.
+func storeError(id string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return newError(ErrNotFound, "not_found", fmt.Sprintf("extension %s does not exist", id))
+	case errors.Is(err, store.ErrNoPassword):
+		return newError(ErrInvalid, "password_required",
+			fmt.Sprintf("extension %s has no password: set one with --password-stdin before switching protection on", id))
+	case errors.Is(err, store.ErrProtectionOff):
+		return newError(ErrInvalid, "protection_off",
+			fmt.Sprintf("extension %s has protection off: switch it on with 'ext set %s --protection on' before blocking", id, id))
+	case errors.Is(err, store.ErrInvalidID):
+		return newError(ErrInvalid, "invalid_extension", err.Error())
+	default:
+		return newError(ErrUnavailable, "store_error", "store: "+err.Error())
+	}
+}

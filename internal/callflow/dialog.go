@@ -1,0 +1,168 @@
+package callflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/phonelock/phonelock/esl"
+	"github.com/phonelock/phonelock/internal/metrics"
+	"github.com/phonelock/phonelock/policy"
+	"github.com/phonelock/phonelock/store"
+)
+
+// digitsVariable is the channel variable play_and_get_digits leaves the
+// password in; it is unset as soon as it has been read.
+const digitsVariable = "phonelock_password"
+
+// dialog runs the feature-code dialog: check the caller may use it, ask
+// for the password up to TriesPerCall times, and toggle the block on the
+// right one. Every attempt is committed before the caller hears its result.
+func (f *Flows) dialog(ctx context.Context, k *call) error {
+	result, err := f.runDialog(ctx, k)
+	if errors.Is(err, esl.ErrHungUp) {
+		result = metrics.DialogHungUp
+	} else if errors.Is(err, esl.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		result = metrics.DialogTimedOut
+	} else if err != nil && result == "" {
+		result = metrics.DialogError
+	}
+	k.result = result
+	f.metrics.Dialogs.WithLabelValues(result).Inc()
+	return err
+}
+
+func (f *Flows) runDialog(ctx context.Context, k *call) (string, error) {
+	start := policy.DialogStart(policy.Caller{
+		Known:       k.found && k.callerID != "",
+		Protection:  k.caller.Protection,
+		PasswordSet: k.caller.PasswordSet(),
+		LockedOut:   k.caller.LockedOut(f.now()),
+	})
+
+	switch start {
+	case policy.NotAvailable:
+		return metrics.DialogNotAvailable, f.announce(ctx, k, k.cfg.Prompts.NotAvailable)
+	case policy.LockedOut:
+		f.audit(k, "star11_denied_locked_out", "locked_out")
+		return metrics.DialogLockedOut, f.announce(ctx, k, k.cfg.Prompts.LockedOut)
+	}
+
+	if err := f.step(ctx, k, k.cfg.StepTimeout, k.Answer); err != nil {
+		return "", err
+	}
+	for try := 1; try <= k.cfg.TriesPerCall; try++ {
+		result, done, err := f.attempt(ctx, k)
+		if err != nil || done {
+			return result, err
+		}
+	}
+	return metrics.DialogWrongPassword, f.announce(ctx, k, k.cfg.Prompts.Goodbye)
+}
+
+// attempt asks for the password once. done is true when the dialog is over
+// (toggled, or locked out); otherwise the caller may try again.
+func (f *Flows) attempt(ctx context.Context, k *call) (result string, done bool, err error) {
+	digits, err := f.collectPassword(ctx, k)
+	if errors.Is(err, esl.ErrNoInput) {
+		return "", false, f.play(ctx, k, k.cfg.Prompts.WrongPassword)
+	}
+	if err != nil {
+		return "", true, err
+	}
+
+	ext, res, err := f.verify(k, digits)
+	if err != nil {
+		f.log.Error("store write failed during the feature-code dialog", "uuid", k.UUID, "caller", k.callerID, "error", err)
+		return metrics.DialogError, true, errors.Join(err, f.announce(ctx, k, k.cfg.Prompts.Goodbye))
+	}
+	k.caller = ext
+
+	switch res {
+	case store.AttemptToggled:
+		if ext.Blocked {
+			return metrics.DialogBlocked, true, f.announce(ctx, k, k.cfg.Prompts.NowBlocked)
+		}
+		return metrics.DialogUnblocked, true, f.announce(ctx, k, k.cfg.Prompts.NowUnrestricted)
+	case store.AttemptLockedOut:
+		f.metrics.WrongPasswords.Inc()
+		return metrics.DialogLockedOut, true, f.announce(ctx, k, k.cfg.Prompts.LockedOut)
+	default:
+		f.metrics.WrongPasswords.Inc()
+		return "", false, f.play(ctx, k, k.cfg.Prompts.WrongPassword)
+	}
+}
+
+func (f *Flows) collectPassword(ctx context.Context, k *call) (string, error) {
+	cfg := k.cfg
+	wait := cfg.PromptTimeout + cfg.FirstDigitTimeout + policy.MaxPasswordDigits*cfg.DigitTimeout
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+
+	return k.CollectDigits(ctx, esl.DigitRequest{
+		Min:          policy.MinPasswordDigits,
+		Max:          policy.MaxPasswordDigits,
+		Timeout:      cfg.FirstDigitTimeout,
+		DigitTimeout: cfg.DigitTimeout,
+		Terminators:  "#",
+		Prompt:       cfg.Prompts.EnterPassword,
+		Variable:     digitsVariable,
+	})
+}
+
+// verify checks the password against the hash read at the start of the
+// call and records the attempt. If an operator changed the password in the
+// meantime, the check is repeated once against the new hash.
+func (f *Flows) verify(k *call, password string) (store.Extension, store.AttemptResult, error) {
+	ext, res, err := f.record(k, password)
+	if !errors.Is(err, store.ErrStalePassword) {
+		return ext, res, err
+	}
+
+	fresh, err := f.store.Get(k.callerID)
+	if err != nil {
+		return ext, res, fmt.Errorf("reload extension: %w", err)
+	}
+	k.caller = fresh
+	return f.record(k, password)
+}
+
+func (f *Flows) record(k *call, password string) (store.Extension, store.AttemptResult, error) {
+	hash := k.caller.PasswordHash
+	ok := store.CheckPassword(hash, password)
+	actor := store.Actor{Name: "phone", Source: "phone", Addr: k.ChannelName}
+
+	start := f.now()
+	ext, res, err := f.store.RecordAttempt(k.callerID, hash, ok, k.cfg.Lockout, actor)
+	f.metrics.ObserveStore("record_attempt", start, err)
+	if err != nil {
+		return ext, res, fmt.Errorf("record attempt: %w", err)
+	}
+	return ext, res, nil
+}
+
+// announce answers if needed, plays prompt and hangs up normally.
+func (f *Flows) announce(ctx context.Context, k *call, prompt string) error {
+	if prompt != "" {
+		if err := f.step(ctx, k, k.cfg.StepTimeout, k.Answer); err != nil {
+			return err
+		}
+		if err := f.play(ctx, k, prompt); err != nil {
+			return err
+		}
+	}
+	return f.hangup(ctx, k, "NORMAL_CLEARING")
+}
+
+// audit records a dialog event that changes no state. A failure is logged:
+// the caller is told the same either way.
+func (f *Flows) audit(k *call, action, result string) {
+	err := f.store.AppendAudit(store.AuditRecord{
+		Time: f.now().UTC().Truncate(time.Millisecond), Extension: k.callerID,
+		Action: action, Actor: "phone", Source: "phone", Addr: k.ChannelName, Result: result,
+	})
+	if err != nil {
+		f.log.Error("audit write failed", "uuid", k.UUID, "caller", k.callerID, "error", err)
+	}
+}

@@ -1,0 +1,49 @@
+package callflow
+
+import (
+	"strings"
+
+	"github.com/phonelock/phonelock/esl"
+	"github.com/phonelock/phonelock/store"
+)
+
+// identify returns the store ids of the calling terminal and the called
+// extension, "" where there is none.
+//
+// The calling terminal is the SIP user FreeSWITCH authenticated
+// (variable_user_name at variable_domain_name). The caller ID is chosen by
+// the caller and is used only when the operator opted in to trusting it.
+// The called extension is the dialed number in the channel's domain, or in
+// the SIP request's domain when the channel has none (calls from gateways).
+func identify(c *esl.Call, trustCallerID bool) (callerID, calleeID string) {
+	domain := c.Domain
+	if domain == "" {
+		domain = c.SIPRequestHost
+	}
+
+	switch {
+	case c.UserName != "" && c.Domain != "":
+		callerID = idOrEmpty(c.UserName, c.Domain)
+	case trustCallerID && c.CallerIDNumber != "" && domain != "":
+		callerID = idOrEmpty(c.CallerIDNumber, domain)
+	}
+	if domain != "" && c.Destination != "" {
+		calleeID = idOrEmpty(c.Destination, domain)
+	}
+	return callerID, calleeID
+}
+
+// idOrEmpty returns NUMBER@DOMAIN normalised, or "" when it cannot be an
+// extension (a feature code such as *11, say).
+func idOrEmpty(number, domain string) string {
+	id, err := store.ParseID(number + "@" + domain)
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
+func splitID(id string) (number, domain string) {
+	number, domain, _ = strings.Cut(id, "@")
+	return number, domain
+}
