@@ -13,10 +13,14 @@ import (
 // The calling terminal is the SIP user FreeSWITCH authenticated
 // (variable_user_name at variable_domain_name). The caller ID is chosen by
 // the caller and is used only when the operator opted in to trusting it.
-// The called extension is the dialed number in the channel's domain, or in
-// the SIP request's domain when the channel has none (calls from gateways).
+// The called extension is the dialed number in the domain the dialplan
+// names in phonelock_domain (set for calls from gateways), else in the
+// channel's domain, else in the SIP request's domain.
 func identify(c *esl.Call, trustCallerID bool) (callerID, calleeID string) {
-	domain := c.Domain
+	domain := c.Variable("phonelock_domain")
+	if domain == "" {
+		domain = c.Domain
+	}
 	if domain == "" {
 		domain = c.SIPRequestHost
 	}
