@@ -86,10 +86,8 @@ func (f *Flows) attempt(ctx context.Context, k *call) (result string, done bool,
 		}
 		return metrics.DialogUnblocked, true, f.announce(ctx, k, k.cfg.Prompts.NowUnrestricted)
 	case store.AttemptLockedOut:
-		f.metrics.WrongPasswords.Inc()
 		return metrics.DialogLockedOut, true, f.announce(ctx, k, k.cfg.Prompts.LockedOut)
 	default:
-		f.metrics.WrongPasswords.Inc()
 		return "", false, f.play(ctx, k, k.cfg.Prompts.WrongPassword)
 	}
 }
@@ -138,6 +136,9 @@ func (f *Flows) record(k *call, password string) (store.Extension, store.Attempt
 	f.metrics.ObserveStore("record_attempt", start, err)
 	if err != nil {
 		return ext, res, fmt.Errorf("record attempt: %w", err)
+	}
+	if !ok {
+		f.metrics.WrongPasswords.Inc()
 	}
 	return ext, res, nil
 }
