@@ -52,6 +52,9 @@ func (f *Flows) runDialog(ctx context.Context, k *call) (string, error) {
 	if err := f.step(ctx, k, k.cfg.StepTimeout, k.Answer); err != nil {
 		return "", err
 	}
+	if err := f.step(ctx, k, k.cfg.StepTimeout, maskDialedDigits(k)); err != nil {
+		return "", err
+	}
 	for try := 1; try <= k.cfg.TriesPerCall; try++ {
 		result, done, err := f.attempt(ctx, k)
 		if err != nil || done {
@@ -59,6 +62,15 @@ func (f *Flows) runDialog(ctx context.Context, k *call) (string, error) {
 		}
 	}
 	return metrics.DialogWrongPassword, f.announce(ctx, k, k.cfg.Prompts.Goodbye)
+}
+
+// maskDialedDigits makes FreeSWITCH write X for every key pressed on this
+// call in the CDR's digits_dialed, which otherwise lists the password
+// (switch_channel.c applies digits_dialed_filter when the call ends).
+func maskDialedDigits(k *call) func(context.Context) error {
+	return func(ctx context.Context) error {
+		return k.Set(ctx, "digits_dialed_filter", ".+")
+	}
 }
 
 // attempt asks for the password once. done is true when the dialog is over
