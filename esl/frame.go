@@ -23,6 +23,7 @@ const (
 // call, about 175 header lines and 7 KB; the limits leave ample room while
 // keeping a broken or hostile peer from making us allocate at will.
 const (
+	readBufferSize = 4 << 10
 	maxLineBytes   = 32 << 10
 	maxHeaderLines = 2048
 	maxBodyBytes   = 1 << 20
@@ -111,14 +112,14 @@ func readFrame(r *bufio.Reader) (*frame, error) {
 func readHeaders(r *bufio.Reader) (headers, error) {
 	var hs headers
 	for {
-		line, err := r.ReadSlice('\n')
+		line, err := readLine(r)
 		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			return nil, fmt.Errorf("%w: header line longer than %d bytes", errProtocol, maxLineBytes)
 		case err == io.EOF && len(hs) == 0 && len(line) == 0:
 			return nil, io.EOF
+		case err == io.EOF:
+			return nil, fmt.Errorf("read header: %w", io.ErrUnexpectedEOF)
 		case err != nil:
-			return nil, fmt.Errorf("read header: %w", unexpectedEOF(err))
+			return nil, err
 		}
 
 		line = bytes.TrimRight(line, "\r\n")
@@ -137,6 +138,32 @@ func readHeaders(r *bufio.Reader) (headers, error) {
 		}
 		hs = append(hs, header{name: string(name), value: string(bytes.TrimLeft(value, " "))})
 	}
+}
+
+// readLine returns the next line, up to maxLineBytes long. The reader's
+// buffer can be smaller than that: a long line is gathered piece by piece,
+// so an idle connection holds only a small buffer.
+func readLine(r *bufio.Reader) ([]byte, error) {
+	line, err := r.ReadSlice('\n')
+	if err == nil || (err == io.EOF && len(line) == 0) {
+		return line, err
+	}
+
+	long := append([]byte(nil), line...)
+	for errors.Is(err, bufio.ErrBufferFull) {
+		if len(long) > maxLineBytes {
+			return nil, fmt.Errorf("%w: header line longer than %d bytes", errProtocol, maxLineBytes)
+		}
+		line, err = r.ReadSlice('\n')
+		long = append(long, line...)
+	}
+	if len(long) > maxLineBytes {
+		return nil, fmt.Errorf("%w: header line longer than %d bytes", errProtocol, maxLineBytes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read header: %w", unexpectedEOF(err))
+	}
+	return long, nil
 }
 
 // parseEventBody parses the header lines of a text/event-plain body.

@@ -27,12 +27,14 @@ func TestReadFrame(t *testing.T) {
 		{"huge length", "Content-Length: 99999999999\n\n", "", "", errProtocol},
 		{"length not a number", "Content-Length: ten\n\n", "", "", errProtocol},
 		{"no colon", "Content-Type command/reply\n\n", "", "", errProtocol},
+		{"long line", "X: " + strings.Repeat("a", 20000) + "\nContent-Type: command/reply\n\n", typeReply, "", nil},
 		{"line too long", "X: " + strings.Repeat("a", maxLineBytes+10) + "\n\n", "", "", errProtocol},
+		{"line too long, no newline", "X: " + strings.Repeat("a", maxLineBytes+10), "", "", errProtocol},
 		{"too many lines", strings.Repeat("X: y\n", maxHeaderLines+1) + "\n", "", "", errProtocol},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := readFrame(bufio.NewReaderSize(strings.NewReader(tt.in), maxLineBytes))
+			f, err := readFrame(bufio.NewReaderSize(strings.NewReader(tt.in), readBufferSize))
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
@@ -77,7 +79,7 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add("Content-Type: command/reply\nReply-Text: +OK\n\n")
 	f.Add("Content-Length: 12\nContent-Type: text/event-plain\n\nEvent-Name: X")
 	f.Fuzz(func(t *testing.T, in string) {
-		r := bufio.NewReaderSize(strings.NewReader(in), maxLineBytes)
+		r := bufio.NewReaderSize(strings.NewReader(in), 16)
 		for i := 0; i < 100; i++ {
 			fr, err := readFrame(r)
 			if err != nil {

@@ -69,7 +69,7 @@ func newSession(nc net.Conn, log *slog.Logger, writeTimeout time.Duration) *sess
 		hungUp:       make(chan struct{}),
 		waits:        make(map[string]chan headers),
 	}
-	go s.readLoop(bufio.NewReaderSize(nc, maxLineBytes))
+	go s.readLoop(bufio.NewReaderSize(nc, readBufferSize))
 	return s
 }
 
