@@ -109,6 +109,7 @@ func readFrame(r *bufio.Reader) (*frame, error) {
 
 // readHeaders reads "Name: value" lines up to a blank line. Blank lines
 // before the first header are skipped, as FreeSWITCH's own parser does.
+// Each line becomes one string that its name and value both slice.
 func readHeaders(r *bufio.Reader) (headers, error) {
 	var hs headers
 	for {
@@ -132,11 +133,12 @@ func readHeaders(r *bufio.Reader) (headers, error) {
 		if len(hs) == maxHeaderLines {
 			return nil, fmt.Errorf("%w: more than %d header lines", errProtocol, maxHeaderLines)
 		}
-		name, value, ok := bytes.Cut(line, []byte(":"))
+		text := string(line)
+		name, value, ok := strings.Cut(text, ":")
 		if !ok {
 			return nil, fmt.Errorf("%w: header line without a colon", errProtocol)
 		}
-		hs = append(hs, header{name: string(name), value: string(bytes.TrimLeft(value, " "))})
+		hs = append(hs, header{name: name, value: strings.TrimLeft(value, " ")})
 	}
 }
 
