@@ -110,8 +110,8 @@ func TestDialog_blockThenUnblock(t *testing.T) {
 	}
 
 	for sample, want := range map[string]float64{
-		`phonelock_dialogs_total{result="blocked"}`:        1,
-		`phonelock_dialogs_total{result="unblocked"}`:      1,
+		`phonelock_dialogs_total{result="blocked"}`:         1,
+		`phonelock_dialogs_total{result="unblocked"}`:       1,
 		`phonelock_calls_total{outcome="blocked_outgoing"}`: 1,
 		`phonelock_calls_total{outcome="emergency"}`:        2,
 		`phonelock_calls_total{outcome="dialog"}`:           2,

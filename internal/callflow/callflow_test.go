@@ -196,4 +196,3 @@ func TestConfig_Validate(t *testing.T) {
 		}
 	}
 }
-
