@@ -1,0 +1,141 @@
+package adminapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/phonelock/phonelock/internal/metrics"
+	"github.com/phonelock/phonelock/store"
+)
+
+// newServer serves the admin API over a fresh store.
+func newServer(t *testing.T) (*httptest.Server, *Service, *metrics.Metrics) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "phonelock.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+
+	svc := NewService(st, store.Actor{Name: "test", Source: "cli"})
+	m := metrics.New(prometheus.NewRegistry(), "test")
+	mux := http.NewServeMux()
+	Register(mux, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, svc, m
+}
+
+func do(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestHandler_requests walks every route with good and bad input and
+// checks the status, the error code, and that bad input changed nothing.
+func TestHandler_requests(t *testing.T) {
+	srv, svc, m := newServer(t)
+	ext := srv.URL + "/api/v1/extensions/1001@example.com"
+
+	tests := []struct {
+		name, method, url, body string
+		wantStatus              int
+		wantInBody              string
+	}{
+		{"show missing", "GET", ext, "", 404, `"not_found"`},
+		{"protection without password", "PATCH", ext, `{"protection":true}`, 400, `"password_required"`},
+		{"bad password", "PATCH", ext, `{"password":"12a"}`, 400, `"invalid_password"`},
+		{"unknown field", "PATCH", ext, `{"protect":true}`, 400, `"invalid_body"`},
+		{"not json", "PATCH", ext, `protection=on`, 400, `"invalid_body"`},
+		{"huge body", "PATCH", ext, `{"password":"` + strings.Repeat("1", 100<<10) + `"}`, 400, `"invalid_body"`},
+		{"bad id", "GET", srv.URL + "/api/v1/extensions/no-at-sign", "", 400, `"invalid_extension"`},
+		{"create", "PATCH", ext, `{"protection":true,"password":"4711","voicemail":true}`, 200, `"password_set": true`},
+		{"block", "POST", ext + "/block", "", 200, `"Currently access to phone is blocked"`},
+		{"show", "GET", ext, "", 200, `"blocked": true`},
+		{"list", "GET", srv.URL + "/api/v1/extensions", "", 200, `"extension": "1001@example.com"`},
+		{"unblock", "POST", ext + "/unblock", "", 200, `"Currently access to phone is unrestricted"`},
+		{"wrong method", "PUT", ext, "", 405, ""},
+		{"delete", "DELETE", ext, "", 200, `"deleted"`},
+		{"delete again", "DELETE", ext, "", 404, `"not_found"`},
+	}
+	for _, tt := range tests {
+		status, body := do(t, tt.method, tt.url, tt.body)
+		if status != tt.wantStatus || !strings.Contains(body, tt.wantInBody) {
+			t.Errorf("%s: %d %s; want %d with %s", tt.name, status, body, tt.wantStatus, tt.wantInBody)
+		}
+		if strings.Contains(body, "4711") || strings.Contains(body, "$2a$") {
+			t.Errorf("%s: answer reveals the password or its hash: %s", tt.name, body)
+		}
+	}
+
+	if _, err := svc.Show(context.Background(), "1001@example.com"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after delete: %v, want ErrNotFound", err)
+	}
+	if got := testutil.ToFloat64(m.AdminRequests.WithLabelValues("PATCH /api/v1/extensions/{id}", "400")); got != 5 {
+		t.Errorf("PATCH 400 count = %v, want 5", got)
+	}
+}
+
+// TestClient matches the client against the real handler: every Admin
+// method, and error kinds surviving the round trip.
+func TestClient(t *testing.T) {
+	srv, _, _ := newServer(t)
+	c, err := NewClient(srv.URL, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	on, pw := true, "4711"
+
+	if _, err := c.Set(ctx, "1001@example.com", SetRequest{Protection: &on}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("protection without password: %v, want ErrInvalid", err)
+	}
+	v, err := c.Set(ctx, "1001@Example.COM", SetRequest{Protection: &on, Password: &pw})
+	if err != nil || v.Extension != "1001@example.com" || !v.PasswordSet {
+		t.Fatalf("Set = %+v, %v", v, err)
+	}
+	if v, err := c.Block(ctx, "1001@example.com"); err != nil || !v.Blocked || v.Status != StatusBlocked {
+		t.Errorf("Block = %+v, %v", v, err)
+	}
+	if vs, err := c.List(ctx); err != nil || len(vs) != 1 {
+		t.Errorf("List = %+v, %v", vs, err)
+	}
+	if v, err := c.Unblock(ctx, "1001@example.com"); err != nil || v.Blocked {
+		t.Errorf("Unblock = %+v, %v", v, err)
+	}
+	if err := c.Delete(ctx, "1001@example.com"); err != nil {
+		t.Errorf("Delete: %v", err)
+	}
+	if _, err := c.Show(ctx, "1001@example.com"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Show after delete: %v, want ErrNotFound", err)
+	}
+
+	down, _ := NewClient("http://127.0.0.1:1", time.Second)
+	if _, err := down.List(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("unreachable daemon: %v, want ErrUnavailable", err)
+	}
+	if _, err := NewClient("127.0.0.1:9090", time.Second); !errors.Is(err, ErrInvalid) {
+		t.Errorf("URL without scheme: %v, want ErrInvalid", err)
+	}
+}
