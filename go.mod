@@ -3,6 +3,7 @@ module github.com/phonelock/phonelock
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/percipia/eslgo v1.5.2
 	github.com/prometheus/client_golang v1.25.0
 	go.etcd.io/bbolt v1.5.0

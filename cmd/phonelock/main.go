@@ -13,7 +13,7 @@ import (
 var version = "dev"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 }
 
 // Exit codes, shared by every subcommand.
@@ -27,22 +27,26 @@ const (
 const usage = `usage: phonelock <command> [flags]
 
 commands:
-  serve     run the daemon (FreeSWITCH event socket, metrics, admin API)
-  admin     inspect and change extensions: phonelock admin --help
-  version   print the version
+  serve          run the daemon (FreeSWITCH event socket, metrics, admin API)
+  admin          inspect and change extensions: phonelock admin --help
+  check-config   validate the configuration and print it as it would run
+  version        print the version
 
 Run "phonelock <command> --help" for a command's flags.
 `
 
 // run executes one command line and returns the process exit code.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// getenv reads the environment (PHONELOCK_* settings).
+func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
 	switch args[0] {
 	case "serve":
-		return runServe(args[1:], stderr)
+		return runServe(args[1:], getenv, stderr)
+	case "check-config":
+		return runCheckConfig(args[1:], getenv, stdout, stderr)
 	case "admin":
 		return runAdmin(args[1:], stdin, stdout, stderr)
 	case "version", "--version", "-version":

@@ -9,7 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
+	"sort"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,9 +28,9 @@ import (
 )
 
 // runServe runs the daemon until SIGTERM or SIGINT, then drains calls in
-// progress and exits 0.
-func runServe(args []string, stderr io.Writer) int {
-	cfg, err := parseServeFlags(args, stderr)
+// progress and exits 0. SIGHUP reloads the configuration.
+func runServe(args []string, getenv func(string) string, stderr io.Writer) int {
+	cfg, _, err := loadServeConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
@@ -34,18 +38,28 @@ func runServe(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "phonelock serve: %v\n", err)
 		return exitUsage
 	}
-	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	level := new(slog.LevelVar)
+	level.Set(cfg.LogLevel)
+	log := newLogger(stderr, cfg.LogFormat, level)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := serve(ctx, cfg, log); err != nil {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	reload := func() (*serveConfig, error) {
+		c, _, err := loadServeConfig(args, getenv, io.Discard)
+		return c, err
+	}
+	if err := serve(ctx, cfg, log, level, hup, reload); err != nil {
 		log.Error("phonelock stopped", "error", err)
 		return exitFailed
 	}
 	return exitOK
 }
 
-func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+func newLogger(w io.Writer, format string, level slog.Leveler) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
@@ -55,17 +69,24 @@ func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 
 // daemon is the running daemon's parts.
 type daemon struct {
-	cfg     *serveConfig
 	log     *slog.Logger
+	level   *slog.LevelVar
 	store   *store.Store
 	metrics *metrics.Metrics
 	esl     *esl.Server
 	http    *http.Server
+
+	mu    sync.Mutex   // guards cfg
+	cfg   *serveConfig // as running: reloads replace what they may
+	calls atomic.Pointer[callflow.Config]
+
+	eslServing atomic.Bool
 }
 
 // serve opens the store and the listeners, serves until ctx is done, then
 // shuts down in order: stop taking calls, drain, stop HTTP, close the store.
-func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger) error {
+func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, level *slog.LevelVar,
+	hup <-chan os.Signal, reload func() (*serveConfig, error)) error {
 	st, err := store.Open(cfg.DB, store.Options{})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
@@ -82,28 +103,38 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger) error {
 		return fmt.Errorf("listen for http: %w", err)
 	}
 
-	d := newDaemon(cfg, log, st)
+	d := newDaemon(cfg, log, level, st)
 	errc := make(chan error, 2)
-	go func() { errc <- d.esl.Serve(eslLn) }()
+	d.eslServing.Store(true)
+	go func() {
+		errc <- d.esl.Serve(eslLn)
+		d.eslServing.Store(false)
+	}()
 	go func() { errc <- d.http.Serve(httpLn) }()
 	log.Info("phonelock started", "version", version, "db", cfg.DB,
 		"esl_addr", eslLn.Addr().String(), "http_addr", httpLn.Addr().String())
 
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
+	for {
+		select {
+		case <-hup:
+			d.reload(reload)
+			continue
+		case <-ctx.Done():
+			return d.shutdown()
+		case err := <-errc:
+			return errors.Join(fmt.Errorf("listener failed: %w", err), d.shutdown())
+		}
 	}
-	return errors.Join(runErr, d.shutdown())
 }
 
-func newDaemon(cfg *serveConfig, log *slog.Logger, st *store.Store) *daemon {
+func newDaemon(cfg *serveConfig, log *slog.Logger, level *slog.LevelVar, st *store.Store) *daemon {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, version)
-	calls := cfg.Calls
-	flows := callflow.New(st, log, m, func() *callflow.Config { return &calls })
+	d := &daemon{log: log, level: level, store: st, metrics: m, cfg: cfg}
+	d.calls.Store(&cfg.Calls)
+	m.RegisterExtensions(reg, d.countExtensions)
 
-	d := &daemon{cfg: cfg, log: log, store: st, metrics: m}
+	flows := callflow.New(st, log, m, d.calls.Load)
 	d.esl = &esl.Server{
 		Handler:        flows.Handle,
 		Log:            log,
@@ -116,8 +147,8 @@ func newDaemon(cfg *serveConfig, log *slog.Logger, st *store.Store) *daemon {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
-	svc := adminapi.NewService(st, store.Actor{Name: "api", Source: "api"})
-	adminapi.Register(mux, svc, log, m)
+	mux.HandleFunc("GET /readyz", d.ready)
+	adminapi.Register(mux, adminapi.NewService(st, store.Actor{Name: "api", Source: "api"}), log, m)
 	d.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -129,20 +160,94 @@ func newDaemon(cfg *serveConfig, log *slog.Logger, st *store.Store) *daemon {
 	return d
 }
 
+// ready answers 200 when the store can be read and the event socket
+// listener accepts calls, and 503 with the reason otherwise.
+func (d *daemon) ready(w http.ResponseWriter, _ *http.Request) {
+	switch err := d.store.Ping(); {
+	case err != nil:
+		http.Error(w, "not ready: store: "+err.Error(), http.StatusServiceUnavailable)
+	case !d.eslServing.Load():
+		http.Error(w, "not ready: event socket listener is closed", http.StatusServiceUnavailable)
+	default:
+		fmt.Fprintln(w, "ready")
+	}
+}
+
+func (d *daemon) countExtensions() (map[string]int, error) {
+	st, err := d.store.Stats(time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return map[string]int{
+		"blocked":      st.Blocked,
+		"unrestricted": st.Unrestricted,
+		"unprotected":  st.Unprotected,
+		"locked_out":   st.LockedOut,
+	}, nil
+}
+
+// reload reads the configuration again and applies what can change
+// without a restart. A configuration that does not load or validate is
+// refused whole: the running one stays.
+func (d *daemon) reload(load func() (*serveConfig, error)) {
+	next, err := load()
+	if err != nil {
+		d.log.Error("configuration reload failed; keeping the running configuration", "error", err)
+		return
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	applied, needRestart := diffSettings(d.cfg, next)
+	if len(applied) > 0 {
+		cfg := *d.cfg
+		cfg.LogLevel, cfg.DrainTimeout, cfg.Calls = next.LogLevel, next.DrainTimeout, next.Calls
+		d.cfg = &cfg
+		d.calls.Store(&cfg.Calls)
+		d.level.Set(cfg.LogLevel)
+	}
+	d.log.Info("configuration reloaded", "changed", applied)
+	if len(needRestart) > 0 {
+		d.log.Warn("configuration changes that need a restart were not applied", "settings", needRestart)
+	}
+}
+
+// diffSettings names the settings that differ between old and next, split
+// into those a reload applies and those that need a restart.
+func diffSettings(old, next *serveConfig) (applied, needRestart []string) {
+	before, after := old.values(), next.values()
+	for _, s := range settings {
+		if before[s.name] == after[s.name] {
+			continue
+		}
+		if s.reload {
+			applied = append(applied, s.name)
+		} else {
+			needRestart = append(needRestart, s.name)
+		}
+	}
+	sort.Strings(applied)
+	sort.Strings(needRestart)
+	return applied, needRestart
+}
+
 // shutdown stops taking calls at once, lets calls in progress finish within
 // the drain timeout, then stops the HTTP listener.
 func (d *daemon) shutdown() error {
-	d.log.Info("phonelock shutting down", "drain_timeout", d.cfg.DrainTimeout)
+	d.mu.Lock()
+	drain := d.cfg.DrainTimeout
+	d.mu.Unlock()
+	d.log.Info("phonelock shutting down", "drain_timeout", drain)
 
-	drainCtx, cancel := context.WithTimeout(context.Background(), d.cfg.DrainTimeout)
+	drainCtx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
-	var errs []error
 	if err := d.esl.Shutdown(drainCtx); err != nil {
 		d.log.Warn("drain deadline passed; calls still in progress were ended", "error", err)
 	}
 
 	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelHTTP()
+	var errs []error
 	if err := d.http.Shutdown(httpCtx); err != nil {
 		errs = append(errs, fmt.Errorf("stop http: %w", err))
 	}

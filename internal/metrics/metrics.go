@@ -121,3 +121,41 @@ func (m *Metrics) ObserveStore(operation string, start time.Time, err error) {
 		m.StoreErrors.WithLabelValues(operation).Inc()
 	}
 }
+
+// ExtensionCounter counts extensions by state (such as "blocked") when
+// Prometheus scrapes.
+type ExtensionCounter func() (map[string]int, error)
+
+// extensionsCollector reports phonelock_extensions{state} at scrape time.
+type extensionsCollector struct {
+	desc   *prometheus.Desc
+	count  ExtensionCounter
+	errors prometheus.Counter
+}
+
+// RegisterExtensions registers phonelock_extensions{state}, read through
+// count at each scrape. A failed count leaves the metric out of that scrape
+// and counts a store error for the operation "stats".
+func (m *Metrics) RegisterExtensions(reg prometheus.Registerer, count ExtensionCounter) {
+	reg.MustRegister(&extensionsCollector{
+		desc: prometheus.NewDesc("phonelock_extensions",
+			"Extensions known to the store, by state.", []string{"state"}, nil),
+		count:  count,
+		errors: m.StoreErrors.WithLabelValues("stats"),
+	})
+}
+
+func (c *extensionsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.desc
+}
+
+func (c *extensionsCollector) Collect(ch chan<- prometheus.Metric) {
+	counts, err := c.count()
+	if err != nil {
+		c.errors.Inc()
+		return
+	}
+	for state, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), state)
+	}
+}
