@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -147,5 +148,25 @@ func TestMetrics(t *testing.T) {
 	}
 	if !strings.Contains(body, `phonelock_build_info{`) || !strings.Contains(body, "go_goroutines") || !strings.Contains(body, "process_resident_memory_bytes") {
 		t.Error("build info, Go or process collector missing from /metrics")
+	}
+}
+
+// TestMetrics_promtool runs promtool's linter over a scrape of the daemon.
+func TestMetrics_promtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool not installed (apt-get install prometheus)")
+		}
+		t.Skip("promtool not installed; apt-get install prometheus to run this check")
+	}
+	d := startDaemon(t, newDB(t))
+	d.call(fromAlice("1002"))
+	_, body := d.get("/metrics")
+
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }
