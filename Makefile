@@ -12,7 +12,7 @@ build: ## build bin/phonelock
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/phonelock
 
 run: build ## run the daemon on its defaults: ./phonelock.db, loopback listeners
-	@echo "==> running phonelock serve (ESL 127.0.0.1:8084, HTTP 127.0.0.1:9090, db ./phonelock.db)"
+	@echo "==> running phonelock serve (ESL 127.0.0.1:8084, HTTP 127.0.0.1:8085, db ./phonelock.db)"
 	./$(BIN) serve
 
 test: lint ## vet, formatting, then every test with the race detector

@@ -53,7 +53,7 @@ func TestAdmin_exitCodes(t *testing.T) {
 
 	// Protection off, then block: refused with the way out.
 	d.mustAdmin("", "ext", "set", bob, "--voicemail", "on")
-	if _, stderr, code := d.admin("", "ext", "block", bob); code != 2 || !strings.Contains(stderr, "--protection on") {
+	if _, stderr, code := d.admin("", "ext", "block", bob); code != 2 || !strings.Contains(stderr, "switch protection on") {
 		t.Errorf("block with protection off: exit %d, %q", code, stderr)
 	}
 

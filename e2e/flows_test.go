@@ -146,6 +146,12 @@ func TestBlockedIncoming(t *testing.T) {
 		t.Errorf("cause %q, want INCOMING_CALL_BARRED\n%s", res.HangupCause, res.Transcript)
 	}
 
+	// A route whose dialed number is not the extension names it.
+	intercom := fakefs.Call{UserName: "1001", Destination: "81002", ExtraVars: map[string]string{"phonelock_callee": "1002"}}
+	if res := d.call(intercom); res.HangupCause != "INCOMING_CALL_BARRED" {
+		t.Errorf("intercom call: cause %q, want INCOMING_CALL_BARRED", res.HangupCause)
+	}
+
 	// An unauthenticated caller (a gateway) is checked on the callee too.
 	res = d.call(fakefs.Call{Destination: "1002", ExtraVars: map[string]string{"phonelock_domain": "127.0.0.1"}})
 	if res.HangupCause != "INCOMING_CALL_BARRED" {

@@ -132,7 +132,9 @@ func (c *Call) Kill(ctx context.Context, cause string) error {
 
 	c.hungUpByUs = true
 	c.s.broken = true // the reply to this command is never read
-	if err := c.s.write("api uuid_kill " + c.UUID + " " + cause); err != nil {
+	cmd := "api uuid_kill " + c.UUID + " " + cause
+	c.s.log.Debug("esl command", "command", cmd)
+	if err := c.s.write(cmd); err != nil {
 		return fmt.Errorf("uuid_kill: %w", err)
 	}
 	select {

@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"os/user"
 	"strings"
 	"text/tabwriter"
@@ -27,8 +29,9 @@ const adminUsage = `usage: phonelock admin (--db FILE | --server URL) ext <comma
   ext list [--json]
   ext delete NUMBER@DOMAIN
 
---db works on the database file while the daemon is stopped; while it runs,
-use --server with the daemon's HTTP address (for example http://127.0.0.1:9090).
+--db works on the database file while the daemon is stopped (a missing file is
+created); while it runs, use --server with the daemon's HTTP address (for example
+http://127.0.0.1:8085), or set PHONELOCK_SERVER.
 --password-stdin reads the password (3 to 12 digits) as one line on standard input.
 
 exit codes: 0 done, 1 could not do it, 2 bad usage or invalid input, 3 no such extension
@@ -46,8 +49,8 @@ type adminCmd struct {
 	json       bool
 }
 
-func runAdmin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd, err := parseAdmin(args, stderr)
+func runAdmin(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd, err := parseAdmin(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, adminUsage)
 		return exitOK
@@ -63,7 +66,7 @@ func runAdmin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	admin, closeAdmin, err := cmd.open()
+	admin, closeAdmin, err := cmd.open(stderr)
 	if err != nil {
 		return adminFailure(stderr, err)
 	}
@@ -77,7 +80,12 @@ func runAdmin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func parseAdmin(args []string, stderr io.Writer) (*adminCmd, error) {
+func parseAdmin(args []string, getenv func(string) string) (*adminCmd, error) {
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			return nil, flag.ErrHelp
+		}
+	}
 	cmd := &adminCmd{}
 	global := flag.NewFlagSet("phonelock admin", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
@@ -87,8 +95,11 @@ func parseAdmin(args []string, stderr io.Writer) (*adminCmd, error) {
 	if err := global.Parse(args); err != nil {
 		return nil, err
 	}
+	if cmd.db == "" && cmd.server == "" {
+		cmd.server = getenv("PHONELOCK_SERVER")
+	}
 	if (cmd.db == "") == (cmd.server == "") {
-		return nil, errors.New("give exactly one of --db FILE or --server URL")
+		return nil, errors.New("give exactly one of --db FILE or --server URL (or set PHONELOCK_SERVER)")
 	}
 
 	rest := global.Args()
@@ -178,16 +189,20 @@ func readPassword(r io.Reader) (string, error) {
 }
 
 // open returns the Admin to use: the database file, or the daemon's API.
-func (c *adminCmd) open() (adminapi.Admin, func(), error) {
+func (c *adminCmd) open(stderr io.Writer) (adminapi.Admin, func(), error) {
 	if c.server != "" {
 		client, err := adminapi.NewClient(c.server, c.timeout)
 		return client, func() {}, err
 	}
 
 	readOnly := c.verb == "show" || c.verb == "list"
+	_, statErr := os.Stat(c.db)
 	st, err := store.Open(c.db, store.Options{ReadOnly: readOnly})
 	if err != nil {
 		return nil, nil, &adminapi.Error{Kind: adminapi.ErrUnavailable, Message: err.Error()}
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		fmt.Fprintf(stderr, "phonelock admin: created a new database %s\n", c.db)
 	}
 	svc := adminapi.NewService(st, store.Actor{Name: operatorName(), Source: "cli"})
 	return svc, func() { st.Close() }, nil

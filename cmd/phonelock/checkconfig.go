@@ -10,7 +10,7 @@ import (
 // runCheckConfig validates the configuration serve would run with (file,
 // environment and the same flags) and prints it in the file's format.
 func runCheckConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, path, err := loadServeConfig(args, getenv, stderr)
+	cfg, path, err := loadServeConfig("phonelock check-config", args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}

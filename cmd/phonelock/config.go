@@ -32,7 +32,7 @@ func defaultServeConfig() *serveConfig {
 	return &serveConfig{
 		DB:           "phonelock.db",
 		ESLListen:    "127.0.0.1:8084",
-		HTTPListen:   "127.0.0.1:9090",
+		HTTPListen:   "127.0.0.1:8085",
 		LogLevel:     slog.LevelInfo,
 		LogFormat:    "text",
 		DrainTimeout: 30 * time.Second,
@@ -55,7 +55,7 @@ var settings = []setting{
 	{"db", "bbolt database `file` (created if missing)", false, func(c *serveConfig) any { return &c.DB }},
 	{"esl-listen", "`address` for FreeSWITCH's outbound socket connections (port 0 picks a free port)", false, func(c *serveConfig) any { return &c.ESLListen }},
 	{"http-listen", "`address` for /metrics, /healthz, /readyz and the admin API", false, func(c *serveConfig) any { return &c.HTTPListen }},
-	{"log-level", "log `level`: debug, info, warn or error", true, func(c *serveConfig) any { return &c.LogLevel }},
+	{"log-level", "log `level`: debug, info, warn or error", true, func(c *serveConfig) any { return (*levelValue)(&c.LogLevel) }},
 	{"log-format", "log `format`: text or json", false, func(c *serveConfig) any { return &c.LogFormat }},
 	{"drain-timeout", "on SIGTERM, how long calls in progress may take to finish", true, func(c *serveConfig) any { return &c.DrainTimeout }},
 	{"feature-code", "number dialed to block or unblock the terminal", true, func(c *serveConfig) any { return &c.Calls.FeatureCode }},
@@ -84,8 +84,6 @@ func bind(fs *flag.FlagSet, cfg *serveConfig) {
 			fs.IntVar(p, s.name, *p, s.help)
 		case *time.Duration:
 			fs.DurationVar(p, s.name, *p, s.help)
-		case *slog.Level:
-			fs.TextVar(p, s.name, *p, s.help)
 		case flag.Value:
 			fs.Var(p, s.name, s.help)
 		default:
@@ -97,14 +95,15 @@ func bind(fs *flag.FlagSet, cfg *serveConfig) {
 // loadServeConfig builds the configuration from, in rising precedence: the
 // defaults, the file named by --config or PHONELOCK_CONFIG, PHONELOCK_*
 // environment variables, and the command line.
-func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, string, error) {
+// name is the command line's name for help texts, such as "phonelock serve".
+func loadServeConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, string, error) {
 	path, err := configPath(args, getenv)
 	if err != nil {
 		return nil, "", err
 	}
 
 	cfg := defaultServeConfig()
-	fs := newServeFlagSet(cfg, new(string), stderr)
+	fs := newServeFlagSet(name, cfg, new(string), stderr)
 	if path != "" {
 		if err := applyFile(fs, path); err != nil {
 			return nil, path, err
@@ -122,8 +121,8 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	return cfg, path, cfg.validate()
 }
 
-func newServeFlagSet(cfg *serveConfig, configFile *string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("phonelock serve", flag.ContinueOnError)
+func newServeFlagSet(name string, cfg *serveConfig, configFile *string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(configFile, "config", "", "configuration `file` (TOML; keys are the flag names)")
 	bind(fs, cfg)
@@ -133,7 +132,7 @@ func newServeFlagSet(cfg *serveConfig, configFile *string, stderr io.Writer) *fl
 // configPath finds --config on the command line, else PHONELOCK_CONFIG.
 func configPath(args []string, getenv func(string) string) (string, error) {
 	var path string
-	fs := newServeFlagSet(defaultServeConfig(), &path, io.Discard)
+	fs := newServeFlagSet("", defaultServeConfig(), &path, io.Discard)
 	if err := fs.Parse(args); err != nil && !errors.Is(err, flag.ErrHelp) {
 		return "", err
 	}
@@ -186,9 +185,27 @@ func applyKey(fs *flag.FlagSet, key string, value any) error {
 		return fmt.Errorf("%s: %w", key, err)
 	}
 	if err := fs.Set(key, text); err != nil {
-		return fmt.Errorf("%s: invalid value %q: %w", key, text, err)
+		return invalidValue(fs, key, key, text, err)
 	}
 	return nil
+}
+
+// invalidValue explains a value a setting refused, with the form it wants.
+func invalidValue(fs *flag.FlagSet, setting, where, text string, err error) error {
+	want := ""
+	var current any
+	if g, ok := fs.Lookup(setting).Value.(flag.Getter); ok {
+		current = g.Get()
+	}
+	switch current.(type) {
+	case time.Duration:
+		want = " (want a duration such as 90s, 15m or 2h)"
+	case int:
+		want = " (want a whole number)"
+	case bool:
+		want = " (want true or false)"
+	}
+	return fmt.Errorf("%s: invalid value %q%s: %w", where, text, want, err)
 }
 
 // tomlText turns a decoded TOML value into the text a flag takes.
@@ -224,7 +241,7 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 		if v := getenv(envName(s.name)); v != "" {
 			if err := fs.Set(s.name, v); err != nil {
-				return fmt.Errorf("%s: invalid value %q: %w", envName(s.name), v, err)
+				return invalidValue(fs, s.name, envName(s.name), v, err)
 			}
 		}
 	}
@@ -339,3 +356,21 @@ func (p *promptsValue) Set(s string) error {
 	*field = file
 	return nil
 }
+
+// levelValue is a log level as a setting, printed in lower case as
+// operators write it.
+type levelValue slog.Level
+
+func (l *levelValue) String() string {
+	if l == nil {
+		return "info"
+	}
+	return strings.ToLower(slog.Level(*l).String())
+}
+
+func (l *levelValue) Set(s string) error {
+	return (*slog.Level)(l).UnmarshalText([]byte(s))
+}
+
+// Get implements flag.Getter.
+func (l *levelValue) Get() any { return slog.Level(*l) }

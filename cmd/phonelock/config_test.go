@@ -41,7 +41,7 @@ goodbye = "custom/bye.wav"
 		"PHONELOCK_TRIES_PER_CALL":        "4",
 		"PHONELOCK_PROMPT_ENTER_PASSWORD": "custom/pin.wav",
 	})
-	cfg, got, err := loadServeConfig([]string{"--tries-per-call", "5"}, vars, io.Discard)
+	cfg, got, err := loadServeConfig("test", []string{"--tries-per-call", "5"}, vars, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestLoadServeConfig_errors(t *testing.T) {
 			if tt.file != "" {
 				args = append([]string{"--config", writeConfig(t, tt.file)}, args...)
 			}
-			_, _, err := loadServeConfig(args, env(nil), io.Discard)
+			_, _, err := loadServeConfig("test", args, env(nil), io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want one containing %q", err, tt.want)
 			}
@@ -128,5 +128,23 @@ func TestDiffSettings(t *testing.T) {
 	applied, restart := diffSettings(old, next)
 	if strings.Join(applied, ",") != "emergency,prompt" || strings.Join(restart, ",") != "db" {
 		t.Errorf("applied %v, restart %v; want [emergency prompt], [db]", applied, restart)
+	}
+}
+
+func TestLoadServeConfig_hints(t *testing.T) {
+	tests := map[string]string{
+		"PHONELOCK_LOCKOUT_DURATION": "want a duration",
+		"PHONELOCK_LOCKOUT_FAILURES": "want a whole number",
+		"PHONELOCK_FAIL_CLOSED":      "want true or false",
+		"PHONELOCK_LOG_LEVEL":        "PHONELOCK_LOG_LEVEL",
+	}
+	for name, want := range tests {
+		_, _, err := loadServeConfig("test", nil, env(map[string]string{name: "abc"}), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=abc: %v, want an error naming it and saying %q", name, err, want)
+		}
+	}
+	if _, _, err := loadServeConfig("test", []string{"--emergency", ""}, env(nil), io.Discard); err == nil {
+		t.Error("an empty emergency list was accepted")
 	}
 }

@@ -48,7 +48,7 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	case "check-config":
 		return runCheckConfig(args[1:], getenv, stdout, stderr)
 	case "admin":
-		return runAdmin(args[1:], stdin, stdout, stderr)
+		return runAdmin(args[1:], getenv, stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(stdout)
 	case "help", "--help", "-help", "-h":

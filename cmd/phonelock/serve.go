@@ -30,7 +30,7 @@ import (
 // runServe runs the daemon until SIGTERM or SIGINT, then drains calls in
 // progress and exits 0. SIGHUP reloads the configuration.
 func runServe(args []string, getenv func(string) string, stderr io.Writer) int {
-	cfg, _, err := loadServeConfig(args, getenv, stderr)
+	cfg, _, err := loadServeConfig("phonelock serve", args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
@@ -49,7 +49,7 @@ func runServe(args []string, getenv func(string) string, stderr io.Writer) int {
 	defer signal.Stop(hup)
 
 	reload := func() (*serveConfig, error) {
-		c, _, err := loadServeConfig(args, getenv, io.Discard)
+		c, _, err := loadServeConfig("phonelock serve", args, getenv, io.Discard)
 		return c, err
 	}
 	if err := serve(ctx, cfg, log, level, hup, reload); err != nil {
@@ -87,21 +87,28 @@ type daemon struct {
 // shuts down in order: stop taking calls, drain, stop HTTP, close the store.
 func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, level *slog.LevelVar,
 	hup <-chan os.Signal, reload func() (*serveConfig, error)) error {
-	st, err := store.Open(cfg.DB, store.Options{})
-	if err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
-	defer st.Close()
-
+	// Listeners first: a daemon that cannot serve must not create a
+	// database file where it was started.
 	eslLn, err := net.Listen("tcp", cfg.ESLListen)
 	if err != nil {
 		return fmt.Errorf("listen for esl: %w", err)
 	}
+	defer eslLn.Close()
 	httpLn, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {
-		eslLn.Close()
 		return fmt.Errorf("listen for http: %w", err)
 	}
+	defer httpLn.Close()
+	warnIfExposed(log, eslLn.Addr(), httpLn.Addr())
+
+	st, err := store.Open(cfg.DB, store.Options{})
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("database %s is held by another process: is another phonelock serve running on it?", cfg.DB)
+	}
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 
 	d := newDaemon(cfg, log, level, st)
 	errc := make(chan error, 2)
@@ -123,6 +130,16 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, level *slog.
 			return d.shutdown()
 		case err := <-errc:
 			return errors.Join(fmt.Errorf("listener failed: %w", err), d.shutdown())
+		}
+	}
+}
+
+// warnIfExposed logs a warning for each listener outside loopback: the
+// event socket and the admin API trust whoever reaches them.
+func warnIfExposed(log *slog.Logger, addrs ...net.Addr) {
+	for _, a := range addrs {
+		if tcp, ok := a.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+			log.Warn("listening beyond loopback: anyone who reaches this address can use it", "addr", a.String())
 		}
 	}
 }

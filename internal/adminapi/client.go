@@ -19,11 +19,11 @@ type Client struct {
 }
 
 // NewClient returns a client for the daemon at base, such as
-// http://127.0.0.1:9090. Every request gives up after timeout.
+// http://127.0.0.1:8085. Every request gives up after timeout.
 func NewClient(base string, timeout time.Duration) (*Client, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, newError(ErrInvalid, "invalid_server", fmt.Sprintf("server URL %q must look like http://127.0.0.1:9090", base))
+		return nil, newError(ErrInvalid, "invalid_server", fmt.Sprintf("server URL %q must look like http://127.0.0.1:8085", base))
 	}
 	return &Client{
 		base: strings.TrimRight(base, "/"),

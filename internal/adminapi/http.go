@@ -3,6 +3,7 @@ package adminapi
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -95,7 +96,7 @@ func (h *handler) set(r *http.Request, svc *Service) (int, any, error) {
 	var req SetRequest
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxRequestBytes))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
 		return 0, nil, newError(ErrInvalid, "invalid_body", "request body: "+err.Error())
 	}
 	v, err := svc.Set(r.Context(), r.PathValue("id"), req)

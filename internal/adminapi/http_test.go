@@ -135,7 +135,7 @@ func TestClient(t *testing.T) {
 	if _, err := down.List(ctx); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("unreachable daemon: %v, want ErrUnavailable", err)
 	}
-	if _, err := NewClient("127.0.0.1:9090", time.Second); !errors.Is(err, ErrInvalid) {
+	if _, err := NewClient("127.0.0.1:8085", time.Second); !errors.Is(err, ErrInvalid) {
 		t.Errorf("URL without scheme: %v, want ErrInvalid", err)
 	}
 }

@@ -138,7 +138,7 @@ func storeError(id string, err error) error {
 			fmt.Sprintf("extension %s has no password: set one with --password-stdin before switching protection on", id))
 	case errors.Is(err, store.ErrProtectionOff):
 		return newError(ErrInvalid, "protection_off",
-			fmt.Sprintf("extension %s has protection off: switch it on with 'ext set %s --protection on' before blocking", id, id))
+			fmt.Sprintf("extension %s has protection off: switch protection on before blocking it", id))
 	case errors.Is(err, store.ErrInvalidID):
 		return newError(ErrInvalid, "invalid_extension", err.Error())
 	default:

@@ -142,6 +142,9 @@ func outcomeOf(a policy.Action, in policy.Call) string {
 // allow hands the call straight back to the dialplan, unanswered.
 func (f *Flows) allow(ctx context.Context, k *call) error {
 	k.result = "handed_back"
+	if k.outcome == metrics.OutcomeEmergency {
+		k.result = "emergency_handed_back"
+	}
 	ctx, cancel := context.WithTimeout(ctx, k.cfg.StepTimeout)
 	defer cancel()
 	return k.HandBack(ctx)

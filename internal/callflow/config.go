@@ -115,8 +115,9 @@ func (c *Config) Validate() error {
 	check(c.FirstDigitTimeout > 0 && c.DigitTimeout > 0, "digit timeouts must be positive")
 	check(c.StepTimeout > 0 && c.PromptTimeout > 0 && c.VoicemailMaxDuration > 0, "step, prompt and voicemail timeouts must be positive")
 	check(c.VoicemailApp != "" && !strings.ContainsAny(c.VoicemailApp, " \t\n"), "voicemail application %q must be one word", c.VoicemailApp)
+	check(len(c.Emergency) > 0, "emergency numbers must not be empty: a blocked phone must still reach emergency services")
 	for name, cause := range map[string]string{"outgoing": c.OutgoingCause, "incoming": c.IncomingCause, "fail-closed": c.FailClosedCause} {
-		check(isCauseName(cause), "%s hangup cause %q must be a FreeSWITCH cause name like OUTGOING_CALL_BARRED", name, cause)
+		check(isHangupCause(cause), "%s hangup cause %q is not a FreeSWITCH cause name (such as OUTGOING_CALL_BARRED)", name, cause)
 	}
 	for _, name := range PromptNames {
 		file := *c.Prompts.Field(name)
@@ -152,18 +153,6 @@ func (p *Prompts) Field(name string) *string {
 		return &p.IncomingBlocked
 	}
 	return nil
-}
-
-func isCauseName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '_' {
-			return false
-		}
-	}
-	return true
 }
 
 // voicemailArgs fills the called extension into the voicemail arguments.

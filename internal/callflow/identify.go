@@ -13,9 +13,11 @@ import (
 // The calling terminal is the SIP user FreeSWITCH authenticated
 // (variable_user_name at variable_domain_name). The caller ID is chosen by
 // the caller and is used only when the operator opted in to trusting it.
-// The called extension is the dialed number in the domain the dialplan
-// names in phonelock_domain (set for calls from gateways), else in the
-// channel's domain, else in the SIP request's domain.
+// The called extension is the dialed number, or the number the dialplan
+// names in phonelock_callee (for routes whose dialed number is not the
+// extension, such as an intercom prefix), in the domain the dialplan names
+// in phonelock_domain (set for calls from gateways), else in the channel's
+// domain, else in the SIP request's domain.
 func identify(c *esl.Call, trustCallerID bool) (callerID, calleeID string) {
 	domain := c.Variable("phonelock_domain")
 	if domain == "" {
@@ -31,8 +33,12 @@ func identify(c *esl.Call, trustCallerID bool) (callerID, calleeID string) {
 	case trustCallerID && c.CallerIDNumber != "" && domain != "":
 		callerID = idOrEmpty(c.CallerIDNumber, domain)
 	}
-	if domain != "" && c.Destination != "" {
-		calleeID = idOrEmpty(c.Destination, domain)
+	callee := c.Variable("phonelock_callee")
+	if callee == "" {
+		callee = c.Destination
+	}
+	if domain != "" && callee != "" {
+		calleeID = idOrEmpty(callee, domain)
 	}
 	return callerID, calleeID
 }
