@@ -165,7 +165,8 @@ func newDaemon(cfg *serveConfig, log *slog.Logger, level *slog.LevelVar, st *sto
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", d.ready)
-	adminapi.Register(mux, adminapi.NewService(st, store.Actor{Name: "api", Source: "api"}), log, m)
+	svc := adminapi.NewService(st, store.Actor{Name: "api", Source: "api"}).WithObserver(m.ObserveStore)
+	adminapi.Register(mux, svc, log, m)
 	d.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -14,15 +14,32 @@ import (
 // every input before touching the store, so a refused request changes
 // nothing.
 type Service struct {
-	store *store.Store
-	actor store.Actor
-	now   func() time.Time
+	store   *store.Store
+	actor   store.Actor
+	now     func() time.Time
+	observe func(operation string, start time.Time, err error)
 }
 
 // NewService returns a Service over st that records actor in the audit
 // trail for every change.
 func NewService(st *store.Store, actor store.Actor) *Service {
-	return &Service{store: st, actor: actor, now: time.Now}
+	return &Service{store: st, actor: actor, now: time.Now, observe: func(string, time.Time, error) {}}
+}
+
+// WithObserver returns a copy of s that reports every store operation's
+// name, start and error to observe, for example to metrics.
+func (s *Service) WithObserver(observe func(operation string, start time.Time, err error)) *Service {
+	c := *s
+	c.observe = observe
+	return &c
+}
+
+// timed runs one store operation and reports it to the observer.
+func timed[T any](s *Service, operation string, fn func() (T, error)) (T, error) {
+	start := s.now()
+	v, err := fn()
+	s.observe(operation, start, err)
+	return v, err
 }
 
 // WithActor returns a copy of s that records actor instead, for example the
@@ -51,7 +68,7 @@ func (s *Service) Set(_ context.Context, id string, req SetRequest) (View, error
 		change.PasswordHash = hash
 	}
 
-	ext, err := s.store.Set(id, change, s.actor)
+	ext, err := timed(s, "set", func() (store.Extension, error) { return s.store.Set(id, change, s.actor) })
 	if err != nil {
 		return View{}, storeError(id, err)
 	}
@@ -73,7 +90,7 @@ func (s *Service) setBlocked(id string, blocked bool) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	ext, err := s.store.SetBlocked(id, blocked, s.actor)
+	ext, err := timed(s, "set_blocked", func() (store.Extension, error) { return s.store.SetBlocked(id, blocked, s.actor) })
 	if err != nil {
 		return View{}, storeError(id, err)
 	}
@@ -86,7 +103,7 @@ func (s *Service) Show(_ context.Context, id string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	ext, err := s.store.Get(id)
+	ext, err := timed(s, "get", func() (store.Extension, error) { return s.store.Get(id) })
 	if err != nil {
 		return View{}, storeError(id, err)
 	}
@@ -95,7 +112,7 @@ func (s *Service) Show(_ context.Context, id string) (View, error) {
 
 // List implements Admin.
 func (s *Service) List(_ context.Context) ([]View, error) {
-	exts, err := s.store.List()
+	exts, err := timed(s, "list", s.store.List)
 	if err != nil {
 		return nil, storeError("", err)
 	}
@@ -113,7 +130,8 @@ func (s *Service) Delete(_ context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.Delete(id, s.actor); err != nil {
+	_, err = timed(s, "delete", func() (struct{}, error) { return struct{}{}, s.store.Delete(id, s.actor) })
+	if err != nil {
 		return storeError(id, err)
 	}
 	return nil
