@@ -8,48 +8,15 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
-)
 
-// recordings returns the directory of the wire recordings of a real
-// FreeSWITCH, shared/freeswitch beside the repository. CI always has it; a
-// bare clone elsewhere skips these tests and says why.
-func recordings(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	rec := filepath.Join(dir, "..", "shared", "freeswitch")
-	if _, err := os.Stat(filepath.Join(rec, "INDEX.txt")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("recordings missing at %s: %v", rec, err)
-		}
-		t.Skipf("recordings of a real FreeSWITCH not found at %s", rec)
-	}
-	return rec
-}
+	"github.com/phonelock/phonelock/internal/recordings"
+)
 
 func readRecording(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(recordings(t), name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return recordings.Read(t, name)
 }
 
 // TestReadFrame_recordedConnectReplies parses the connect replies of real

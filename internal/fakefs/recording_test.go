@@ -5,51 +5,17 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/phonelock/phonelock/internal/recordings"
 )
-
-// recordingsDir finds shared/freeswitch beside the module root. Without it
-// the test is skipped, or fails when CI is set.
-func recordingsDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			dir = ""
-			break
-		}
-		dir = parent
-	}
-
-	rec := filepath.Join(dir, "..", "shared", "freeswitch")
-	if _, err := os.Stat(rec); dir == "" || err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("FreeSWITCH recordings not found at %s (module root %q)", rec, dir)
-		}
-		t.Skipf("FreeSWITCH recordings not found at %s; they live in shared/freeswitch beside the module",
-			rec)
-	}
-	return rec
-}
 
 // recordedFrames parses the FreeSWITCH side of a recorded scenario.
 func recordedFrames(t *testing.T, scenario string) []frame {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(recordingsDir(t), scenario+".fs-to-app.bin"))
-	if err != nil {
-		t.Fatalf("read recording: %v", err)
-	}
+	raw := recordings.Read(t, scenario+".fs-to-app.bin")
 
 	r := bufio.NewReader(bytes.NewReader(raw))
 	var frames []frame
