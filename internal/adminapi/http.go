@@ -53,6 +53,10 @@ func (h *handler) handle(mux *http.ServeMux, pattern string, fn apiFunc) {
 			status, body = h.failure(r, err)
 		}
 		h.metrics.AdminRequests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()
+		if r.Method != http.MethodGet {
+			h.log.Info("admin change", "method", r.Method, "path", r.URL.Path,
+				"status", status, "remote_addr", r.RemoteAddr)
+		}
 		writeJSON(w, status, body)
 	})
 }
