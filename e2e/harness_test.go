@@ -191,8 +191,16 @@ func runAdmin(t *testing.T, stdin string, args ...string) (stdout, stderr string
 }
 
 // metric returns the value of one sample of /metrics, such as
-// `phonelock_calls_total{outcome="allowed"}`, or 0 when it is absent.
+// `phonelock_calls_total{outcome="allowed"}`, or 0 when it is absent (a
+// counter not yet incremented).
 func (d *daemon) metric(sample string) float64 {
+	d.t.Helper()
+	v, _ := d.metricSample(sample)
+	return v
+}
+
+// metricSample returns one sample and whether /metrics has it.
+func (d *daemon) metricSample(sample string) (float64, bool) {
 	d.t.Helper()
 	resp, err := http.Get("http://" + d.httpAddr + "/metrics")
 	if err != nil {
@@ -206,10 +214,10 @@ func (d *daemon) metric(sample string) float64 {
 		if ok && name == sample {
 			var v float64
 			fmt.Sscan(value, &v)
-			return v
+			return v, true
 		}
 	}
-	return 0
+	return 0, false
 }
 
 // protect sets up ext with protection on, the password and voicemail.

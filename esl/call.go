@@ -24,7 +24,6 @@ type Call struct {
 	answered   bool
 	executed   bool // an application was sent to the channel
 	handedBack bool // the call went back to the dialplan
-	hungUpByUs bool
 }
 
 // HungUp reports whether the channel has hung up.
@@ -113,8 +112,6 @@ func (c *Call) Hangup(ctx context.Context, cause string) error {
 	if c.HungUp() {
 		return nil
 	}
-	c.hungUpByUs = true
-
 	_, err := c.execute(ctx, "hangup", cause)
 	if err == nil || errors.Is(err, ErrHungUp) {
 		return nil
@@ -130,7 +127,6 @@ func (c *Call) Kill(ctx context.Context, cause string) error {
 	ctx, cancel := c.replyContext(ctx)
 	defer cancel()
 
-	c.hungUpByUs = true
 	c.s.broken = true // the reply to this command is never read
 	cmd := "api uuid_kill " + c.UUID + " " + cause
 	c.s.log.Debug("esl command", "command", cmd)
@@ -149,13 +145,12 @@ func (c *Call) Kill(ctx context.Context, cause string) error {
 
 // DigitRequest describes one play_and_get_digits prompt.
 type DigitRequest struct {
-	Min, Max     int           // digits accepted
-	Timeout      time.Duration // wait for the first digit after the prompt
-	DigitTimeout time.Duration // wait between digits
-	Terminators  string        // keys that end the input, such as "#"
-	Prompt       string        // file played first
-	Invalid      string        // file played after bad input; "" for none
-	Variable     string        // channel variable FreeSWITCH leaves the digits in
+	Min, Max    int           // digits accepted
+	Timeout     time.Duration // wait for each digit, the first one after the prompt
+	Terminators string        // keys that end the input, such as "#"
+	Prompt      string        // file played first
+	Invalid     string        // file played after bad input; "" for none
+	Variable    string        // channel variable FreeSWITCH leaves the digits in
 }
 
 // ErrNoInput means the caller entered nothing usable: too few digits, or
@@ -163,12 +158,13 @@ type DigitRequest struct {
 var ErrNoInput = errors.New("no valid input")
 
 // CollectDigits plays the prompt once and collects Min to Max digits. The
-// digits never leave FreeSWITCH except in the completion event read here:
-// the regexp given to FreeSWITCH is the generic \d+ (FreeSWITCH logs the
-// input when testing it), and the variable and its _invalid twin are unset
-// again at once, so the input reaches no later event and no CDR. A caller
-// who hangs up mid-entry is the exception: FreeSWITCH runs nothing after a
-// hangup, so partial input stays in that channel's variables.
+// digits never leave FreeSWITCH except in the completion event read here.
+// No regexp is passed: FreeSWITCH logs the input it tests against one, so
+// the input is checked here instead. The variable and its
+// _invalid twin are unset again at once, so the input reaches no later
+// event and no CDR. A caller who hangs up mid-entry is the exception:
+// FreeSWITCH runs nothing after a hangup, so that input stays in the
+// channel's variables.
 func (c *Call) CollectDigits(ctx context.Context, r DigitRequest) (string, error) {
 	invalid := r.Invalid
 	if invalid == "" {
@@ -177,8 +173,7 @@ func (c *Call) CollectDigits(ctx context.Context, r DigitRequest) (string, error
 	arg := strings.Join([]string{
 		strconv.Itoa(r.Min), strconv.Itoa(r.Max), "1",
 		strconv.FormatInt(r.Timeout.Milliseconds(), 10), r.Terminators,
-		r.Prompt, invalid, r.Variable, `\d+`,
-		strconv.FormatInt(r.DigitTimeout.Milliseconds(), 10),
+		r.Prompt, invalid, r.Variable,
 	}, " ")
 
 	hs, err := c.execute(ctx, "play_and_get_digits", arg)
@@ -192,7 +187,7 @@ func (c *Call) CollectDigits(ctx context.Context, r DigitRequest) (string, error
 	}
 
 	digits := hs.get("variable_" + r.Variable)
-	if hs.get("variable_read_result") != "success" || len(digits) < r.Min || len(digits) > r.Max {
+	if hs.get("variable_read_result") != "success" || len(digits) < r.Min || len(digits) > r.Max || !allDigits(digits) {
 		return "", ErrNoInput
 	}
 	return digits, nil
@@ -201,6 +196,9 @@ func (c *Call) CollectDigits(ctx context.Context, r DigitRequest) (string, error
 // execute turns on the channel's events before the first application: the
 // common path, handing the call straight back, never needs them.
 func (c *Call) execute(ctx context.Context, app, arg string) (headers, error) {
+	// From here on the call is being acted on: if this fails, the server
+	// must end it rather than hand it back (a refused call stays refused).
+	c.executed = true
 	if !c.eventsOn {
 		rctx, cancel := c.replyContext(ctx)
 		_, err := c.s.command(rctx, rawCommand("myevents"))
@@ -211,8 +209,7 @@ func (c *Call) execute(ctx context.Context, app, arg string) (headers, error) {
 		c.eventsOn = true
 	}
 
-	c.executed = true
-	hs, err := c.s.execute(ctx, c.UUID, app, arg)
+	hs, err := c.s.execute(ctx, c.UUID, app, arg, c.replyTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", app, err)
 	}
@@ -222,4 +219,13 @@ func (c *Call) execute(ctx context.Context, app, arg string) (headers, error) {
 // replyContext bounds a wait for a single command reply.
 func (c *Call) replyContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, c.replyTimeout)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

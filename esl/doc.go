@@ -32,7 +32,7 @@
 //     later reply wait would hang. Here unknown frames are skipped (their
 //     Content-Length says how far) and logged at Debug.
 //   - It allocates whatever Content-Length says. Here frames are bounded
-//     (1 MiB bodies, 32 KiB lines, 2048 header lines); a peer beyond that is
+//     (1 MiB bodies, 256 KiB and 2048 lines of headers); a peer beyond that is
 //     a protocol error that ends the session.
 //
 // Because eslgo's Conn is not used, its printf logger never runs; this

@@ -21,11 +21,13 @@ const (
 
 // Frame size limits. The largest real frame is the connect reply of a SIP
 // call, about 175 header lines and 7 KB; the limits leave ample room while
-// keeping a broken or hostile peer from making us allocate at will.
+// keeping a broken or hostile peer from making us allocate at will: a
+// header block is at most 256 KiB, a body 1 MiB.
 const (
 	readBufferSize = 4 << 10
 	maxLineBytes   = 32 << 10
 	maxHeaderLines = 2048
+	maxHeaderBytes = 256 << 10
 	maxBodyBytes   = 1 << 20
 )
 
@@ -112,6 +114,7 @@ func readFrame(r *bufio.Reader) (*frame, error) {
 // Each line becomes one string that its name and value both slice.
 func readHeaders(r *bufio.Reader) (headers, error) {
 	var hs headers
+	total := 0
 	for {
 		line, err := readLine(r)
 		switch {
@@ -130,8 +133,8 @@ func readHeaders(r *bufio.Reader) (headers, error) {
 			}
 			return hs, nil
 		}
-		if len(hs) == maxHeaderLines {
-			return nil, fmt.Errorf("%w: more than %d header lines", errProtocol, maxHeaderLines)
+		if total += len(line); total > maxHeaderBytes || len(hs) == maxHeaderLines {
+			return nil, fmt.Errorf("%w: header block over %d lines or %d bytes", errProtocol, maxHeaderLines, maxHeaderBytes)
 		}
 		text := string(line)
 		name, value, ok := strings.Cut(text, ":")

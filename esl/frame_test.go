@@ -31,6 +31,7 @@ func TestReadFrame(t *testing.T) {
 		{"line too long", "X: " + strings.Repeat("a", maxLineBytes+10) + "\n\n", "", "", errProtocol},
 		{"line too long, no newline", "X: " + strings.Repeat("a", maxLineBytes+10), "", "", errProtocol},
 		{"too many lines", strings.Repeat("X: y\n", maxHeaderLines+1) + "\n", "", "", errProtocol},
+		{"too many bytes", strings.Repeat("X: "+strings.Repeat("y", 30000)+"\n", 10) + "\n", "", "", errProtocol},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -36,11 +37,12 @@ type Server struct {
 	// connection, for example to keep a gauge of sessions in progress.
 	SessionStarted, SessionEnded func()
 
-	mu       sync.Mutex
-	ln       net.Listener
-	conns    map[net.Conn]struct{}
-	shutdown bool
-	wg       sync.WaitGroup
+	mu        sync.Mutex
+	ln        net.Listener
+	conns     map[net.Conn]struct{}
+	shutdown  bool
+	wg        sync.WaitGroup
+	serveDone chan struct{} // closed when Serve's accept loop has ended
 
 	abortOnce sync.Once
 	abortCtx  context.Context
@@ -51,37 +53,41 @@ type Server struct {
 var ErrServerClosed = errors.New("esl server closed")
 
 // Serve accepts connections on ln until Shutdown, serving each on its own
-// goroutine. It always returns a non-nil error: ErrServerClosed after
-// Shutdown. It closes ln when it returns.
+// goroutine; failed accepts are retried with a backoff. It returns
+// ErrServerClosed after Shutdown (or when called twice), and closes ln.
 func (s *Server) Serve(ln net.Listener) error {
 	s.init()
 	s.mu.Lock()
-	if s.shutdown {
+	if s.shutdown || s.ln != nil {
 		s.mu.Unlock()
 		ln.Close()
 		return ErrServerClosed
 	}
 	s.ln = ln
 	s.mu.Unlock()
+	defer close(s.serveDone)
 	defer ln.Close()
 
+	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			if s.isShutdown() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return fmt.Errorf("accept: %w", err)
+			// Out of file descriptors, or another passing failure: wait
+			// and go on. Giving up would let every later call through
+			// unchecked until someone restarts the daemon.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.Log.Warn("esl accept failed; retrying", "error", err, "retry_in", backoff)
+			time.Sleep(backoff)
+			continue
 		}
-		if !s.track(nc) {
-			nc.Close()
-			return ErrServerClosed
-		}
+		backoff = 0
+
+		// Every accepted connection is served, also during Shutdown: it
+		// may be a call FreeSWITCH has already handed over.
+		s.track(nc)
 		go s.serveConn(nc)
 	}
 }
@@ -93,11 +99,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
 	s.mu.Lock()
 	s.shutdown = true
-	if s.ln != nil {
-		s.ln.Close()
+	ln := s.ln
+	if ln != nil {
+		ln.Close()
 	}
 	s.mu.Unlock()
 
+	// Once the accept loop has ended no connection can be added, so the
+	// wait below covers every call that was accepted.
+	if ln != nil {
+		<-s.serveDone
+	}
 	if s.wait(ctx) {
 		return nil
 	}
@@ -119,6 +131,7 @@ func (s *Server) init() {
 		s.abortCtx, s.abort = context.WithCancel(context.Background())
 		s.mu.Lock()
 		s.conns = make(map[net.Conn]struct{})
+		s.serveDone = make(chan struct{})
 		s.mu.Unlock()
 	})
 }
@@ -144,15 +157,11 @@ func (s *Server) isShutdown() bool {
 	return s.shutdown
 }
 
-func (s *Server) track(nc net.Conn) bool {
+func (s *Server) track(nc net.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.shutdown {
-		return false
-	}
 	s.conns[nc] = struct{}{}
 	s.wg.Add(1)
-	return true
 }
 
 func (s *Server) untrack(nc net.Conn) {
@@ -188,10 +197,22 @@ func (s *Server) serveConn(nc net.Conn) {
 	c, err := s.connect(sess)
 	if err != nil {
 		s.Log.Warn("esl connect failed", "remote_addr", nc.RemoteAddr().String(), "error", err)
+		sess.handBackBlindly()
 		return
 	}
-	s.Handler(s.abortCtx, c)
+	s.runHandler(c)
 	s.finish(c)
+}
+
+// runHandler runs the handler; a panic in it is logged and the call is
+// finished like any other, so one bad call never takes the daemon down.
+func (s *Server) runHandler(c *Call) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.Log.Error("call handler panicked", "uuid", c.UUID, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	s.Handler(s.abortCtx, c)
 }
 
 // connect sends "connect" and reads the channel data from its reply.
@@ -211,6 +232,7 @@ func (s *Server) connect(sess *session) (*Call, error) {
 	if data.UUID == "" {
 		return nil, fmt.Errorf("%w: connect reply carries no Unique-ID", errProtocol)
 	}
+	sess.setChannelUUID(data.UUID)
 	return &Call{ChannelData: *data, s: sess, replyTimeout: s.replyTimeout()}, nil
 }
 
@@ -225,7 +247,8 @@ func (s *Server) finish(c *Call) {
 
 	if !c.executed {
 		if c.s.broken {
-			return // FreeSWITCH stopped answering; nothing more is safe
+			c.s.handBackBlindly()
+			return
 		}
 		if err := c.HandBack(ctx); err != nil {
 			s.Log.Warn("esl hand back failed", "uuid", c.UUID, "error", err)

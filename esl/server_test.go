@@ -255,6 +255,9 @@ func TestServer_shutdownDrains(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
 		t.Error("listener still accepts after Shutdown")
 	}
+	// The handler gave up without touching the call: it goes back to the
+	// dialplan rather than being stranded.
+	p.expect("resume")
 	p.conn.Close()
 	waitGoroutines(t, before)
 }
@@ -280,4 +283,93 @@ func headerOf(cmd, name string) string {
 		}
 	}
 	return ""
+}
+
+// flakyListener fails its first accepts, as a listener out of file
+// descriptors does.
+type flakyListener struct {
+	net.Listener
+	failures int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.failures > 0 {
+		l.failures--
+		return nil, errors.New("accept4: too many open files")
+	}
+	return l.Listener.Accept()
+}
+
+// TestServer_acceptErrors: failed accepts are retried, not fatal.
+func TestServer_acceptErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Handler: func(ctx context.Context, c *Call) { c.HandBack(ctx) },
+	}
+	go srv.Serve(&flakyListener{Listener: ln, failures: 5})
+	defer srv.Shutdown(context.Background())
+
+	p := dialPeer(t, ln.Addr().String())
+	p.expect("connect")
+	p.send(connectReply("u-7"))
+	p.expect("resume")
+	p.send(okReply)
+	p.expectClosed()
+}
+
+// TestCall_refusedStaysRefused: when FreeSWITCH rejects the first step of a
+// flow that acts on the call, the server kills the call rather than hand
+// it back, so a refused call never slips through.
+func TestCall_refusedStaysRefused(t *testing.T) {
+	addr := startServer(t, func(ctx context.Context, c *Call) {
+		if err := c.PreAnswer(ctx); !errors.Is(err, ErrRejected) {
+			t.Errorf("PreAnswer = %v, want ErrRejected", err)
+		}
+	})
+	p := dialPeer(t, addr)
+	p.expect("connect")
+	p.send(connectReply("u-8"))
+	p.expect("myevents")
+	p.send("Content-Type: command/reply\nReply-Text: -ERR no\n\n")
+	p.expect("api uuid_kill u-8 NORMAL_CLEARING")
+	p.send(event("Event-Name: CHANNEL_HANGUP\nUnique-ID: u-8\nHangup-Cause: NORMAL_CLEARING\n\n"))
+	p.expectClosed()
+}
+
+// TestCall_otherChannelsEvents: a hangup of another channel does not end
+// this call, and a stray reply is not taken as a command's answer.
+func TestCall_otherChannelsEvents(t *testing.T) {
+	errc := make(chan error, 2)
+	proceed := make(chan struct{})
+	addr := startServer(t, func(ctx context.Context, c *Call) {
+		errc <- c.Play(ctx, "a.wav")
+		<-proceed
+		errc <- c.Play(ctx, "b.wav")
+	})
+	p := dialPeer(t, addr)
+	p.expect("connect")
+	p.send(connectReply("u-9"))
+	p.expect("myevents")
+	p.send(okReply)
+	cmd := p.expect("sendmsg u-9")
+	p.send(okReply)
+	p.send(event("Event-Name: CHANNEL_HANGUP\nUnique-ID: someone-else\nHangup-Cause: NORMAL_CLEARING\n\n"))
+	p.send(event("Event-Name: CHANNEL_EXECUTE_COMPLETE\nUnique-ID: u-9\nApplication-UUID: " + headerOf(cmd, "Event-Uuid") + "\n\n"))
+	if err := <-errc; err != nil {
+		t.Fatalf("first Play: %v", err)
+	}
+
+	p.send(okReply) // a reply nobody asked for, before the next command
+	time.Sleep(50 * time.Millisecond)
+	close(proceed)
+	if err := <-errc; !errors.Is(err, errProtocol) {
+		t.Fatalf("second Play after a stray reply = %v, want a protocol error", err)
+	}
+	p.expect("api uuid_kill u-9 NORMAL_CLEARING")
+	p.send(event("Event-Name: CHANNEL_HANGUP\nUnique-ID: u-9\n\n"))
+	p.expectClosed()
 }

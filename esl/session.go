@@ -56,7 +56,8 @@ type session struct {
 	mu    sync.Mutex
 	waits map[string]chan headers // Application-UUID -> its CHANNEL_EXECUTE_COMPLETE
 
-	broken bool // only touched by the call's goroutine
+	uuid   string // the channel's Unique-ID, set once connect has answered
+	broken bool   // only touched by the call's goroutine
 }
 
 func newSession(nc net.Conn, log *slog.Logger, writeTimeout time.Duration) *session {
@@ -119,6 +120,9 @@ func (s *session) routeEvent(body []byte) error {
 	}
 	name := hs.get("Event-Name")
 	s.log.Debug("esl event", "event", name, "application", hs.get("Application"))
+	if id := hs.get("Unique-ID"); id != "" && id != s.channelUUID() {
+		return nil // another channel's event: not ours to act on
+	}
 
 	switch name {
 	case "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE":
@@ -134,6 +138,18 @@ func (s *session) routeEvent(body []byte) error {
 		}
 	}
 	return nil
+}
+
+func (s *session) channelUUID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.uuid
+}
+
+func (s *session) setChannelUUID(id string) {
+	s.mu.Lock()
+	s.uuid = id
+	s.mu.Unlock()
 }
 
 func (s *session) markHungUp(cause string) {
@@ -158,6 +174,11 @@ func (s *session) isHungUp() bool {
 func (s *session) command(ctx context.Context, cmd command.Command) (*frame, error) {
 	if s.broken {
 		return nil, ErrBroken
+	}
+	if len(s.replies) > 0 {
+		// A reply nobody asked for would be taken as this command's.
+		s.broken = true
+		return nil, fmt.Errorf("%w: reply with no command waiting", errProtocol)
 	}
 	msg := cmd.BuildMessage()
 	s.log.Debug("esl command", "command", firstLine(msg))
@@ -199,6 +220,15 @@ func (s *session) write(msg string) error {
 	return nil
 }
 
+// handBackBlindly sends "resume" without waiting for its reply, for a
+// session whose replies can no longer be trusted: closing without it would
+// strand a call in the socket application (recordings 02a, 09a).
+func (s *session) handBackBlindly() {
+	s.broken = true
+	s.log.Debug("esl command", "command", "resume")
+	_ = s.write("resume") // the connection is closed next either way
+}
+
 // goneError explains why the reader stopped, once it has.
 func (s *session) goneError() error {
 	if s.readErr != nil && errors.Is(s.readErr, errProtocol) {
@@ -213,7 +243,7 @@ func (s *session) goneError() error {
 // execute runs a dialplan application on the channel and waits for its
 // completion event, which it returns. The wait ends early with ErrHungUp
 // when the channel hangs up: FreeSWITCH drops queued applications then.
-func (s *session) execute(ctx context.Context, uuid, app, arg string) (headers, error) {
+func (s *session) execute(ctx context.Context, uuid, app, arg string, replyTimeout time.Duration) (headers, error) {
 	id := newUUID()
 	done := make(chan headers, 1)
 	s.mu.Lock()
@@ -222,7 +252,10 @@ func (s *session) execute(ctx context.Context, uuid, app, arg string) (headers, 
 	defer s.forget(id)
 
 	msg := &call.Execute{UUID: uuid, AppName: app, AppArgs: arg, AppUUID: id, Sync: true}
-	if _, err := s.command(ctx, msg); err != nil {
+	rctx, cancel := context.WithTimeout(ctx, replyTimeout)
+	_, err := s.command(rctx, msg)
+	cancel()
+	if err != nil {
 		return nil, err
 	}
 

@@ -47,6 +47,7 @@ type adminCmd struct {
 	voicemail  onOff
 	pwStdin    bool
 	json       bool
+	createdDB  bool // open made a new database file
 }
 
 func runAdmin(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -66,16 +67,20 @@ func runAdmin(args []string, getenv func(string) string, stdin io.Reader, stdout
 		return exitUsage
 	}
 
-	admin, closeAdmin, err := cmd.open(stderr)
+	admin, closeAdmin, err := cmd.open()
 	if err != nil {
 		return adminFailure(stderr, err)
 	}
-	defer closeAdmin()
 
 	ctx, cancel := context.WithTimeout(context.Background(), cmd.timeout)
 	defer cancel()
-	if err := cmd.do(ctx, admin, req, stdout); err != nil {
+	err = cmd.do(ctx, admin, req, stdout)
+	closeAdmin(err != nil)
+	if err != nil {
 		return adminFailure(stderr, err)
+	}
+	if cmd.createdDB {
+		fmt.Fprintf(stderr, "phonelock admin: created a new database %s\n", cmd.db)
 	}
 	return exitOK
 }
@@ -148,7 +153,11 @@ func (c *adminCmd) parseVerb(args []string) error {
 	case !wantID && len(positional) != 0:
 		return fmt.Errorf("'ext %s' takes no arguments", c.verb)
 	case wantID:
-		c.id = positional[0]
+		id, err := store.ParseID(positional[0])
+		if err != nil {
+			return err
+		}
+		c.id = id
 	}
 	if c.verb == "set" && !c.protection.set && !c.voicemail.set && !c.pwStdin {
 		return errors.New("'ext set' needs at least one of --protection, --voicemail, --password-stdin")
@@ -188,24 +197,35 @@ func readPassword(r io.Reader) (string, error) {
 	return pw, nil
 }
 
-// open returns the Admin to use: the database file, or the daemon's API.
-func (c *adminCmd) open(stderr io.Writer) (adminapi.Admin, func(), error) {
+// open returns the Admin to use, and a function that closes it once the
+// command has run (failed tells it whether the command failed: a database
+// file this command created is then removed, so a failure leaves nothing).
+func (c *adminCmd) open() (adminapi.Admin, func(failed bool), error) {
 	if c.server != "" {
 		client, err := adminapi.NewClient(c.server, c.timeout)
-		return client, func() {}, err
+		return client, func(bool) {}, err
 	}
 
-	readOnly := c.verb == "show" || c.verb == "list"
+	// Only "ext set" may start a new database: any other command on a
+	// missing file is a wrong path, and must leave nothing behind.
 	_, statErr := os.Stat(c.db)
+	if errors.Is(statErr, fs.ErrNotExist) && c.verb != "set" {
+		return nil, nil, &adminapi.Error{Kind: adminapi.ErrUnavailable,
+			Message: fmt.Sprintf("database %s does not exist", c.db)}
+	}
+	readOnly := c.verb == "show" || c.verb == "list"
 	st, err := store.Open(c.db, store.Options{ReadOnly: readOnly})
 	if err != nil {
 		return nil, nil, &adminapi.Error{Kind: adminapi.ErrUnavailable, Message: err.Error()}
 	}
-	if errors.Is(statErr, fs.ErrNotExist) {
-		fmt.Fprintf(stderr, "phonelock admin: created a new database %s\n", c.db)
-	}
+	c.createdDB = errors.Is(statErr, fs.ErrNotExist)
 	svc := adminapi.NewService(st, store.Actor{Name: operatorName(), Source: "cli"})
-	return svc, func() { st.Close() }, nil
+	return svc, func(failed bool) {
+		st.Close()
+		if failed && c.createdDB {
+			os.Remove(c.db)
+		}
+	}, nil
 }
 
 func operatorName() string {

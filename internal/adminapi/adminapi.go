@@ -67,6 +67,8 @@ var (
 	ErrNotFound = errors.New("no such extension")
 	// ErrUnavailable is a failure to reach or use the store or the daemon.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrForbidden is a request the API refuses to serve as sent.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // Error is an error with its kind and a message fit for an operator.

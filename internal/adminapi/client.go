@@ -122,6 +122,8 @@ func decodeError(status int, data []byte) error {
 		kind = ErrInvalid
 	case http.StatusNotFound:
 		kind = ErrNotFound
+	case http.StatusForbidden:
+		kind = ErrForbidden
 	}
 	return newError(kind, body.Error.Code, body.Error.Message)
 }

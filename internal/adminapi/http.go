@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/phonelock/phonelock/internal/metrics"
 	"github.com/phonelock/phonelock/store"
@@ -48,7 +50,10 @@ type apiFunc func(r *http.Request, svc *Service) (int, any, error)
 func (h *handler) handle(mux *http.ServeMux, pattern string, fn apiFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		svc := h.svc.WithActor(store.Actor{Name: "api", Source: "api", Addr: r.RemoteAddr})
-		status, body, err := fn(r, svc)
+		status, body, err := 0, any(nil), refuseBrowser(r)
+		if err == nil {
+			status, body, err = fn(r, svc)
+		}
 		if err != nil {
 			status, body = h.failure(r, err)
 		}
@@ -59,6 +64,27 @@ func (h *handler) handle(mux *http.ServeMux, pattern string, fn apiFunc) {
 		}
 		writeJSON(w, status, body)
 	})
+}
+
+// refuseBrowser turns away what a web browser on the PBX host could be made
+// to send: cross-site requests (an Origin header; changes without a JSON
+// content type, which a page cannot send without asking first) and DNS
+// rebinding (a Host that is a name other than localhost). The admin
+// command sends none of these.
+func refuseBrowser(r *http.Request) error {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(r.Host); err == nil {
+		host = h
+	}
+	switch {
+	case r.Header.Get("Origin") != "":
+		return newError(ErrForbidden, "browser_refused", "requests from web pages are refused")
+	case host != "localhost" && net.ParseIP(strings.Trim(host, "[]")) == nil:
+		return newError(ErrForbidden, "browser_refused", "address the API by IP address or localhost, not "+host)
+	case r.Method != http.MethodGet && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json"):
+		return newError(ErrForbidden, "browser_refused", "changes need Content-Type: application/json")
+	}
+	return nil
 }
 
 func (h *handler) failure(r *http.Request, err error) (int, any) {
@@ -81,6 +107,8 @@ func statusOf(kind error) int {
 		return http.StatusBadRequest
 	case ErrNotFound:
 		return http.StatusNotFound
+	case ErrForbidden:
+		return http.StatusForbidden
 	default:
 		return http.StatusServiceUnavailable
 	}
@@ -102,6 +130,9 @@ func (h *handler) set(r *http.Request, svc *Service) (int, any, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
 		return 0, nil, newError(ErrInvalid, "invalid_body", "request body: "+err.Error())
+	}
+	if dec.More() {
+		return 0, nil, newError(ErrInvalid, "invalid_body", "request body: one JSON object, nothing after it")
 	}
 	v, err := svc.Set(r.Context(), r.PathValue("id"), req)
 	return http.StatusOK, v, err

@@ -43,6 +43,7 @@ func do(t *testing.T, method, url, body string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +69,7 @@ func TestHandler_requests(t *testing.T) {
 		{"bad password", "PATCH", ext, `{"password":"12a"}`, 400, `"invalid_password"`},
 		{"unknown field", "PATCH", ext, `{"protect":true}`, 400, `"invalid_body"`},
 		{"not json", "PATCH", ext, `protection=on`, 400, `"invalid_body"`},
+		{"two objects", "PATCH", ext, `{"voicemail":true}{"password":"4711"}`, 400, `"invalid_body"`},
 		{"huge body", "PATCH", ext, `{"password":"` + strings.Repeat("1", 100<<10) + `"}`, 400, `"invalid_body"`},
 		{"bad id", "GET", srv.URL + "/api/v1/extensions/no-at-sign", "", 400, `"invalid_extension"`},
 		{"create", "PATCH", ext, `{"protection":true,"password":"4711","voicemail":true}`, 200, `"password_set": true`},
@@ -92,8 +94,8 @@ func TestHandler_requests(t *testing.T) {
 	if _, err := svc.Show(context.Background(), "1001@example.com"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("after delete: %v, want ErrNotFound", err)
 	}
-	if got := testutil.ToFloat64(m.AdminRequests.WithLabelValues("PATCH /api/v1/extensions/{id}", "400")); got != 5 {
-		t.Errorf("PATCH 400 count = %v, want 5", got)
+	if got := testutil.ToFloat64(m.AdminRequests.WithLabelValues("PATCH /api/v1/extensions/{id}", "400")); got != 6 {
+		t.Errorf("PATCH 400 count = %v, want 6", got)
 	}
 }
 
@@ -137,5 +139,46 @@ func TestClient(t *testing.T) {
 	}
 	if _, err := NewClient("127.0.0.1:8085", time.Second); !errors.Is(err, ErrInvalid) {
 		t.Errorf("URL without scheme: %v, want ErrInvalid", err)
+	}
+}
+
+// TestHandler_refusesBrowsers: what a web page could make a browser send is
+// refused before it reaches the store.
+func TestHandler_refusesBrowsers(t *testing.T) {
+	srv, svc, _ := newServer(t)
+	on, pw := true, "4711"
+	if _, err := svc.Set(context.Background(), "1001@example.com", SetRequest{Protection: &on, Password: &pw}); err != nil {
+		t.Fatal(err)
+	}
+	block := srv.URL + "/api/v1/extensions/1001@example.com/block"
+
+	tests := []struct {
+		name    string
+		headers map[string]string
+		host    string
+	}{
+		{"cross-site form post", map[string]string{"Content-Type": "text/plain", "Origin": "http://evil.example"}, ""},
+		{"simple request without origin", map[string]string{"Content-Type": "text/plain"}, ""},
+		{"dns rebinding", map[string]string{"Content-Type": "application/json"}, "evil.example:8085"},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest("POST", block, nil)
+		for k, v := range tt.headers {
+			req.Header.Set(k, v)
+		}
+		if tt.host != "" {
+			req.Host = tt.host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: status %d, want 403", tt.name, resp.StatusCode)
+		}
+	}
+	if v, _ := svc.Show(context.Background(), "1001@example.com"); v.Blocked {
+		t.Error("a refused request blocked the extension")
 	}
 }

@@ -41,9 +41,9 @@ type Config struct {
 	Lockout store.AttemptPolicy
 	// TriesPerCall is how many passwords one call may try.
 	TriesPerCall int
-	// FirstDigitTimeout is the wait for the first digit after the prompt,
-	// DigitTimeout the wait between digits.
-	FirstDigitTimeout, DigitTimeout time.Duration
+	// DigitTimeout is the wait for each digit of the password, the first
+	// one counted from the end of the prompt.
+	DigitTimeout time.Duration
 	// StepTimeout bounds quick steps (answer, unset, hangup).
 	StepTimeout time.Duration
 	// PromptTimeout bounds the playing of one prompt.
@@ -69,8 +69,7 @@ func DefaultConfig() Config {
 		Emergency:            policy.Numbers{"112", "911"},
 		Lockout:              store.AttemptPolicy{MaxFailures: 5, Lockout: 15 * time.Minute},
 		TriesPerCall:         3,
-		FirstDigitTimeout:    7 * time.Second,
-		DigitTimeout:         3 * time.Second,
+		DigitTimeout:         5 * time.Second,
 		StepTimeout:          5 * time.Second,
 		PromptTimeout:        60 * time.Second,
 		VoicemailApp:         "voicemail",
@@ -112,7 +111,7 @@ func (c *Config) Validate() error {
 	check(c.Lockout.MaxFailures >= 1, "lockout failures must be at least 1, got %d", c.Lockout.MaxFailures)
 	check(c.Lockout.Lockout > 0, "lockout duration must be positive, got %s", c.Lockout.Lockout)
 	check(c.TriesPerCall >= 1 && c.TriesPerCall <= 10, "tries per call must be 1 to 10, got %d", c.TriesPerCall)
-	check(c.FirstDigitTimeout > 0 && c.DigitTimeout > 0, "digit timeouts must be positive")
+	check(c.DigitTimeout > 0, "digit timeout must be positive")
 	check(c.StepTimeout > 0 && c.PromptTimeout > 0 && c.VoicemailMaxDuration > 0, "step, prompt and voicemail timeouts must be positive")
 	check(c.VoicemailApp != "" && !strings.ContainsAny(c.VoicemailApp, " \t\n"), "voicemail application %q must be one word", c.VoicemailApp)
 	check(len(c.Emergency) > 0, "emergency numbers must not be empty: a blocked phone must still reach emergency services")

@@ -21,6 +21,7 @@ const digitsVariable = "phonelock_password"
 // right one. Every attempt is committed before the caller hears its result.
 func (f *Flows) dialog(ctx context.Context, k *call) error {
 	result, err := f.runDialog(ctx, k)
+	defer f.auditOutcome(k, result)
 	if errors.Is(err, esl.ErrHungUp) {
 		result = metrics.DialogHungUp
 	} else if errors.Is(err, esl.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
@@ -41,6 +42,11 @@ func (f *Flows) runDialog(ctx context.Context, k *call) (string, error) {
 		LockedOut:   k.caller.LockedOut(f.now()),
 	})
 
+	// Callers key their password even over a "not available" tone: mask
+	// every key of every feature-code call in the CDR.
+	if err := f.step(ctx, k, k.cfg.StepTimeout, maskDialedDigits(k)); err != nil {
+		return "", err
+	}
 	switch start {
 	case policy.NotAvailable:
 		return metrics.DialogNotAvailable, f.announce(ctx, k, k.cfg.Prompts.NotAvailable)
@@ -50,9 +56,6 @@ func (f *Flows) runDialog(ctx context.Context, k *call) (string, error) {
 	}
 
 	if err := f.step(ctx, k, k.cfg.StepTimeout, k.Answer); err != nil {
-		return "", err
-	}
-	if err := f.step(ctx, k, k.cfg.StepTimeout, maskDialedDigits(k)); err != nil {
 		return "", err
 	}
 	for try := 1; try <= k.cfg.TriesPerCall; try++ {
@@ -106,18 +109,17 @@ func (f *Flows) attempt(ctx context.Context, k *call) (result string, done bool,
 
 func (f *Flows) collectPassword(ctx context.Context, k *call) (string, error) {
 	cfg := k.cfg
-	wait := cfg.PromptTimeout + cfg.FirstDigitTimeout + policy.MaxPasswordDigits*cfg.DigitTimeout
+	wait := cfg.PromptTimeout + (policy.MaxPasswordDigits+1)*cfg.DigitTimeout
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 
 	return k.CollectDigits(ctx, esl.DigitRequest{
-		Min:          policy.MinPasswordDigits,
-		Max:          policy.MaxPasswordDigits,
-		Timeout:      cfg.FirstDigitTimeout,
-		DigitTimeout: cfg.DigitTimeout,
-		Terminators:  "#",
-		Prompt:       cfg.Prompts.EnterPassword,
-		Variable:     digitsVariable,
+		Min:         policy.MinPasswordDigits,
+		Max:         policy.MaxPasswordDigits,
+		Timeout:     cfg.DigitTimeout,
+		Terminators: "#",
+		Prompt:      cfg.Prompts.EnterPassword,
+		Variable:    digitsVariable,
 	})
 }
 
@@ -166,6 +168,18 @@ func (f *Flows) announce(ctx context.Context, k *call, prompt string) error {
 		}
 	}
 	return f.hangup(ctx, k, "NORMAL_CLEARING")
+}
+
+// auditOutcome records the dialog outcomes the store does not record by
+// itself (it audits every counted attempt and every toggle), so the trail
+// has a line for every *11 call.
+func (f *Flows) auditOutcome(k *call, result string) {
+	switch result {
+	case metrics.DialogNotAvailable, metrics.DialogHungUp, metrics.DialogTimedOut, metrics.DialogError:
+		if k.callerID != "" {
+			f.audit(k, "star11_"+result, result)
+		}
+	}
 }
 
 // audit records a dialog event that changes no state. A failure is logged:
