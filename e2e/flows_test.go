@@ -140,6 +140,14 @@ func TestBlockedIncoming(t *testing.T) {
 		t.Errorf("outcome %v by %q, want hung up by the caller", res.Outcome, res.HungUpBy)
 	}
 
+	// With voicemail by transfer the session lets go at once.
+	d2 := startDaemon(t, newDB(t), "--voicemail-app", "transfer", "--voicemail-args", "*99{number} XML default")
+	d2.protect(bob, "2222", true)
+	d2.mustAdmin("", "ext", "block", bob)
+	if res := d2.call(fromAlice("1002")); res.Outcome != fakefs.OutcomeTransferred || res.TransferTo != "*991002 XML default" {
+		t.Errorf("voicemail by transfer: outcome %v to %q, want transferred to *991002 XML default", res.Outcome, res.TransferTo)
+	}
+
 	d.mustAdmin("", "ext", "set", bob, "--voicemail", "off")
 	res = d.call(fromAlice("1002"))
 	if res.HangupCause != "INCOMING_CALL_BARRED" {

@@ -49,9 +49,8 @@ type session struct {
 	readDone chan struct{} // closed when the reader has stopped
 	readErr  error         // why it stopped; read only after readDone
 
-	hungUp      chan struct{} // closed at the first hangup event or disconnect notice
-	hangupOnce  sync.Once
-	hangupCause string // written before hungUp closes
+	hungUp     chan struct{} // closed at the first hangup event or disconnect notice
+	hangupOnce sync.Once
 
 	mu    sync.Mutex
 	waits map[string]chan headers // Application-UUID -> its CHANNEL_EXECUTE_COMPLETE
@@ -105,7 +104,7 @@ func (s *session) route(f *frame) error {
 		return s.routeEvent(f.body)
 	case typeDisconnect:
 		s.log.Debug("esl disconnect notice", "disposition", f.headers.get("Content-Disposition"))
-		s.markHungUp("")
+		s.markHungUp()
 		return nil
 	default:
 		s.log.Debug("esl frame ignored", "content_type", ct)
@@ -126,7 +125,7 @@ func (s *session) routeEvent(body []byte) error {
 
 	switch name {
 	case "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE":
-		s.markHungUp(hs.get("Hangup-Cause"))
+		s.markHungUp()
 	case "CHANNEL_EXECUTE_COMPLETE":
 		id := hs.get("Application-UUID")
 		s.mu.Lock()
@@ -152,11 +151,8 @@ func (s *session) setChannelUUID(id string) {
 	s.mu.Unlock()
 }
 
-func (s *session) markHungUp(cause string) {
-	s.hangupOnce.Do(func() {
-		s.hangupCause = cause
-		close(s.hungUp)
-	})
+func (s *session) markHungUp() {
+	s.hangupOnce.Do(func() { close(s.hungUp) })
 }
 
 func (s *session) isHungUp() bool {

@@ -102,8 +102,9 @@ func (f *Flows) decide(k *call) policy.Action {
 			"uuid", k.UUID, "caller", k.callerID, "fail_closed", k.cfg.FailClosed, "error", err)
 	} else {
 		k.caller, k.callee, k.found = caller, callee, callerFound
-		in.Caller = stateOf(caller, callerFound)
-		in.Callee = stateOf(callee, calleeFound)
+		now := f.now()
+		in.Caller = stateOf(caller, callerFound, now)
+		in.Callee = stateOf(callee, calleeFound, now)
 	}
 
 	action := policy.Decide(in)
@@ -111,11 +112,13 @@ func (f *Flows) decide(k *call) policy.Action {
 	return action
 }
 
-func stateOf(e store.Extension, found bool) policy.Extension {
+// stateOf is what policy needs of a stored extension at now: a block whose
+// timer has run out no longer counts.
+func stateOf(e store.Extension, found bool, now time.Time) policy.Extension {
 	if !found {
 		return policy.Extension{}
 	}
-	return policy.Extension{Protection: e.Protection, Blocked: e.Blocked, Voicemail: e.Voicemail}
+	return policy.Extension{Protection: e.Protection, Blocked: e.IsBlockedAt(now), Voicemail: e.Voicemail}
 }
 
 func outcomeOf(a policy.Action, in policy.Call) string {
@@ -183,14 +186,21 @@ func (f *Flows) refuseWithPrompt(ctx context.Context, k *call, prompt, cause str
 }
 
 // voicemail sends the call to the called extension's voicemail and stays
-// with it until the caller hangs up or the voicemail application ends.
+// with it until the caller hangs up or the voicemail application ends; or,
+// with the voicemail application "transfer", hands it to that place in the
+// dialplan (such as the vanilla "*99{number} XML default") and lets go.
 func (f *Flows) voicemail(ctx context.Context, k *call) error {
 	k.result = "voicemail"
 	number, domain := splitID(k.calleeID)
+	args := k.cfg.voicemailArgs(number, domain)
+	if k.cfg.VoicemailApp == "transfer" {
+		// The dialplan takes the call from here; this session is done.
+		return f.step(ctx, k, k.cfg.StepTimeout, func(ctx context.Context) error { return k.Transfer(ctx, args) })
+	}
+
 	ctx, cancel := context.WithTimeout(ctx, k.cfg.VoicemailMaxDuration)
 	defer cancel()
-
-	err := k.Execute(ctx, k.cfg.VoicemailApp, k.cfg.voicemailArgs(number, domain))
+	err := k.Execute(ctx, k.cfg.VoicemailApp, args)
 	if errors.Is(err, esl.ErrHungUp) {
 		return nil
 	}
