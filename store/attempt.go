@@ -23,7 +23,7 @@ type AttemptResult int
 
 // The outcomes of RecordAttempt.
 const (
-	AttemptToggled   AttemptResult = iota + 1 // right password: Blocked flipped, counters reset
+	AttemptToggled   AttemptResult = iota + 1 // right password: block flipped, counters reset
 	AttemptWrong                              // wrong password, counted, no lockout yet
 	AttemptLockedOut                          // wrong password that started a lockout, or any attempt during one
 )
@@ -50,9 +50,10 @@ func (r AttemptResult) String() string {
 // returns ErrProtectionOff if protection was switched off meanwhile, and
 // ErrNotFound if the extension was deleted.
 //
-// A right password (ok) flips Blocked and resets FailedAttempts and
-// LockedOutUntil (AttemptToggled, audit "star11_block" or
-// "star11_unblock"). A wrong one increments FailedAttempts; reaching
+// A right password (ok) flips the block state in effect (see IsBlockedAt:
+// an expired timed block counts as unblocked), clears BlockedUntil and
+// resets FailedAttempts and LockedOutUntil (AttemptToggled, audit
+// "star11_block" or "star11_unblock"). A wrong one increments FailedAttempts; reaching
 // p.MaxFailures sets LockedOutUntil to now plus p.Lockout and resets the
 // count (AttemptLockedOut, audit "star11_locked_out"), otherwise it is
 // AttemptWrong (audit "star11_wrong_password"). During a lockout, which
@@ -112,7 +113,8 @@ func (s *Store) RecordAttempt(id string, checkedHash []byte, ok bool, p AttemptP
 func applyAttempt(ext Extension, ok bool, p AttemptPolicy, now time.Time) (
 	_ Extension, _ AttemptResult, action, outcome, detail string) {
 	if ok {
-		ext.Blocked = !ext.Blocked
+		ext.Blocked = !ext.IsBlockedAt(now)
+		ext.BlockedUntil = time.Time{}
 		ext.FailedAttempts = 0
 		ext.LockedOutUntil = time.Time{}
 		if ext.Blocked {
@@ -131,4 +133,41 @@ func applyAttempt(ext Extension, ok bool, p AttemptPolicy, now time.Time) (
 	ext.LockedOutUntil = now.Add(p.Lockout)
 	detail = "locked_out_until=" + ext.LockedOutUntil.Format(time.RFC3339)
 	return ext, AttemptLockedOut, "star11_locked_out", "locked_out", detail
+}
+
+// ResetAttempts ends the extension's *11 lockout and clears its count of
+// wrong passwords, with an audit record "reset_attempts", in one committed
+// transaction, and returns the new state. It returns an error wrapping
+// ErrNotFound if the extension is missing.
+func (s *Store) ResetAttempts(id string, actor Actor) (Extension, error) {
+	id, err := ParseID(id)
+	if err != nil {
+		return Extension{}, fmt.Errorf("reset attempts: %w", err)
+	}
+
+	var ext Extension
+	err = s.update(func(tx *bolt.Tx) error {
+		var found bool
+		var err error
+		ext, found, err = getExtension(tx, id)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return ErrNotFound
+		}
+
+		now := s.nowUTC()
+		ext.FailedAttempts = 0
+		ext.LockedOutUntil = time.Time{}
+		ext.UpdatedAt = now
+		if err := putExtension(tx, ext); err != nil {
+			return err
+		}
+		return appendAudit(tx, now, id, "reset_attempts", actor, "ok", "")
+	})
+	if err != nil {
+		return Extension{}, fmt.Errorf("reset attempts for %s: %w", id, err)
+	}
+	return ext, nil
 }

@@ -289,3 +289,89 @@ func TestStore_RecordAttempt_duringLockout(t *testing.T) {
 		t.Fatalf("after the lockout: %v, %v, blocked %v; want toggled to blocked", res, err, ext.Blocked)
 	}
 }
+
+// TestStore_RecordAttempt_TimedBlock checks that *11 toggles the block in
+// effect, so that an ended timer counts as unblocked, and always clears
+// the timer.
+func TestStore_RecordAttempt_TimedBlock(t *testing.T) {
+	s, clock := openTestStore(t)
+	const id = "100@example.com"
+	_, hash := protect(t, s, id, "1234")
+	policy := AttemptPolicy{MaxFailures: 3, Lockout: time.Hour}
+
+	tests := []struct {
+		name        string
+		wait        time.Duration
+		wantBlocked bool
+		wantAction  string
+	}{
+		{"timer running", 0, false, "star11_unblock"},
+		{"timer ended", 2 * time.Hour, true, "star11_block"},
+	}
+	for _, tt := range tests {
+		if _, err := s.BlockUntil(id, clock.Now().Add(time.Hour), testActor); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(tt.wait)
+
+		got, result, err := s.RecordAttempt(id, hash, true, policy, testActor)
+		if err != nil || result != AttemptToggled {
+			t.Fatalf("%s: RecordAttempt() = %v, %v", tt.name, result, err)
+		}
+		if got.Blocked != tt.wantBlocked || !got.BlockedUntil.IsZero() {
+			t.Errorf("%s: got %+v; want blocked %v without timer", tt.name, got, tt.wantBlocked)
+		}
+		if last, _ := s.Audit(id, 1); last[0].Action != tt.wantAction {
+			t.Errorf("%s: audit action %q; want %q", tt.name, last[0].Action, tt.wantAction)
+		}
+		if _, err := s.SetBlocked(id, false, testActor); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestStore_ResetAttempts(t *testing.T) {
+	s, clock := openTestStore(t)
+	const id = "100@example.com"
+	_, hash := protect(t, s, id, "1234")
+	policy := AttemptPolicy{MaxFailures: 3, Lockout: time.Hour}
+
+	setups := []struct {
+		name  string
+		setup func()
+	}{
+		{"two failures", func() {
+			for range 2 {
+				if _, _, err := s.RecordAttempt(id, hash, false, policy, testActor); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+		{"lockout", func() { lockOut(t, s, id, hash) }},
+	}
+	for _, tt := range setups {
+		tt.setup()
+		if before, _ := s.Get(id); before.FailedAttempts == 0 && !before.LockedOut(clock.Now()) {
+			t.Fatalf("%s: setup left %+v; want failures or a lockout", tt.name, before)
+		}
+
+		got, err := s.ResetAttempts("100@EXAMPLE.com", testActor)
+		if err != nil || !got.LockedOutUntil.IsZero() || got.FailedAttempts != 0 {
+			t.Fatalf("%s: ResetAttempts() = %+v, %v; want no lockout, no failures", tt.name, got, err)
+		}
+		if stored, _ := s.Get(id); stored.FailedAttempts != 0 || !stored.LockedOutUntil.IsZero() {
+			t.Errorf("%s: stored %+v; want the reset kept", tt.name, stored)
+		}
+		if last, _ := s.Audit(id, 1); last[0].Action != "reset_attempts" || last[0].Result != "ok" {
+			t.Errorf("%s: audit = %+v; want reset_attempts ok", tt.name, last[0])
+		}
+	}
+
+	// The right password works at once.
+	if _, result, err := s.RecordAttempt(id, hash, true, policy, testActor); result != AttemptToggled {
+		t.Errorf("RecordAttempt() after reset = %v, %v; want toggled", result, err)
+	}
+	if _, err := s.ResetAttempts("200@example.com", testActor); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ResetAttempts(missing) error = %v; want ErrNotFound", err)
+	}
+}

@@ -1,11 +1,15 @@
 package store
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors returned by this package, wrapped with the step that
 // failed. Compare them with errors.Is.
 var (
-	// ErrNotFound means the store holds no extension with the given id.
+	// ErrNotFound means the store holds no extension, service provider,
+	// organization, user or token with the given id.
 	ErrNotFound = errors.New("extension not found")
 
 	// ErrLocked means another process holds the database file's lock.
@@ -32,10 +36,76 @@ var (
 	// longer applies.
 	ErrStalePassword = errors.New("password changed while it was being checked")
 
-	// ErrInvalidID means an extension id is not NUMBER@DOMAIN.
+	// ErrInvalidID means an extension id is not NUMBER@DOMAIN, or that an
+	// id, name, domain or role of the hierarchy or of a token is malformed.
 	ErrInvalidID = errors.New("invalid extension id")
+
+	// ErrExists means a service provider, organization or user with the
+	// given id already exists, or that a domain already belongs to an
+	// organization.
+	ErrExists = errors.New("already exists")
+
+	// ErrInUse means a service provider still has organizations, or an
+	// organization still has users, so it cannot be deleted.
+	ErrInUse = errors.New("still in use")
+
+	// ErrUnauthorized means a token secret is unknown, revoked or expired;
+	// the three are deliberately not told apart.
+	ErrUnauthorized = errors.New("unknown, revoked or expired token")
+
+	// ErrInvalidTime means a block or token expiry time is not in the
+	// future.
+	ErrInvalidTime = errors.New("time is not in the future")
 )
 
 // errBadPolicy is returned for an AttemptPolicy outside its documented
 // range, a mistake of the caller rather than of its input.
 var errBadPolicy = errors.New("attempt policy needs MaxFailures >= 1 and Lockout >= 0")
+
+// errNotBcrypt is returned for a password hash that bcrypt cannot read.
+var errNotBcrypt = errors.New("the password hash is not a bcrypt hash")
+
+// ImportError is the error of Import for its first invalid row. It wraps
+// the cause, such as ErrInvalidID or ErrNoPassword.
+type ImportError struct {
+	Line int   // the row's ImportRow.Line
+	Err  error // why the row was refused
+}
+
+// Error returns the line number and the cause.
+func (e *ImportError) Error() string {
+	return fmt.Sprintf("import: line %d: %v", e.Line, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *ImportError) Unwrap() error {
+	return e.Err
+}
+
+// kindError is a sentinel error with its own message, for when the
+// sentinel's text names the wrong thing: "organization acme not found"
+// still matches ErrNotFound with errors.Is.
+type kindError struct {
+	sentinel error
+	msg      string
+}
+
+func (e *kindError) Error() string {
+	return e.msg
+}
+
+func (e *kindError) Is(target error) bool {
+	return target == e.sentinel
+}
+
+// newKindError returns an error matching sentinel whose message is the
+// formatted text.
+func newKindError(sentinel error, format string, args ...any) error {
+	return &kindError{sentinel: sentinel, msg: fmt.Sprintf(format, args...)}
+}
+
+// notFound returns an error matching ErrNotFound that names what is
+// missing, such as "organization acme not found".
+func notFound(kind, id string) error {
+	return newKindError(ErrNotFound, "%s %s not found", kind, id)
+}

@@ -22,8 +22,13 @@ type Extension struct {
 	// is set. Callers strip it before showing an Extension to anyone.
 	PasswordHash []byte `json:"password_hash,omitempty"`
 
-	// Blocked is the stored block flag; IsBlocked says whether it applies.
+	// Blocked is the stored block flag; IsBlockedAt says whether it
+	// applies.
 	Blocked bool `json:"blocked"`
+
+	// BlockedUntil is when a timed block ends by itself; zero for a block
+	// without end. It is set only while Blocked is.
+	BlockedUntil time.Time `json:"blocked_until,omitzero"`
 
 	// Voicemail says whether calls to the blocked extension go to voicemail.
 	Voicemail bool `json:"voicemail"`
@@ -44,10 +49,17 @@ func (e Extension) PasswordSet() bool {
 	return len(e.PasswordHash) > 0
 }
 
-// IsBlocked reports whether the extension is blocked: protection off means
-// never blocked, whatever the stored flag says.
+// IsBlocked reports whether the extension is blocked now; see IsBlockedAt.
 func (e Extension) IsBlocked() bool {
-	return e.Protection && e.Blocked
+	return e.IsBlockedAt(time.Now())
+}
+
+// IsBlockedAt reports whether the extension is blocked at time now:
+// protection off means never blocked, whatever the stored flag says, and a
+// timed block has ended once now reaches BlockedUntil, even before
+// ExpireBlocks clears the flag.
+func (e Extension) IsBlockedAt(now time.Time) bool {
+	return e.Protection && e.Blocked && (e.BlockedUntil.IsZero() || now.Before(e.BlockedUntil))
 }
 
 // LockedOut reports whether the *11 dialog is locked for the extension at
@@ -149,7 +161,7 @@ type Settings struct {
 //
 // Set refuses with ErrNoPassword, writing nothing, a change that would
 // leave protection on without a password. Protection off also clears
-// Blocked, FailedAttempts and LockedOutUntil, since an unprotected
+// Blocked, BlockedUntil, FailedAttempts and LockedOutUntil, since an unprotected
 // extension is never blocked. A new password resets FailedAttempts and
 // LockedOutUntil. A PasswordHash that is neither empty nor a bcrypt hash is
 // refused.
@@ -160,7 +172,7 @@ func (s *Store) Set(id string, change Settings, actor Actor) (Extension, error) 
 	}
 	if len(change.PasswordHash) > 0 {
 		if _, err := bcrypt.Cost(change.PasswordHash); err != nil {
-			return Extension{}, fmt.Errorf("set extension %s: the password hash is not a bcrypt hash", id)
+			return Extension{}, fmt.Errorf("set extension %s: %w", id, errNotBcrypt)
 		}
 	}
 
@@ -219,6 +231,7 @@ func applySettings(ext Extension, change Settings) (Extension, string) {
 
 	if !ext.Protection {
 		ext.Blocked = false
+		ext.BlockedUntil = time.Time{}
 		ext.FailedAttempts = 0
 		ext.LockedOutUntil = time.Time{}
 	}
@@ -237,6 +250,7 @@ func applySettings(ext Extension, change Settings) (Extension, string) {
 
 // SetBlocked blocks or unblocks the extension, with an audit record "block"
 // or "unblock", in one committed transaction, and returns the new state.
+// Either way it clears a block timer: the block has no end, or is over.
 // It returns an error wrapping ErrNotFound if the extension is missing and
 // ErrProtectionOff, writing nothing, when blocking an extension whose
 // protection is off. Unblocking an unblocked extension succeeds and is
@@ -267,6 +281,7 @@ func (s *Store) SetBlocked(id string, blocked bool, actor Actor) (Extension, err
 
 		now := s.nowUTC()
 		ext.Blocked = blocked
+		ext.BlockedUntil = time.Time{}
 		ext.UpdatedAt = now
 		if err := putExtension(tx, ext); err != nil {
 			return err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -14,13 +15,21 @@ type Stats struct {
 	Unprotected  int // protection off
 	LockedOut    int // *11 locked out now (any of the above)
 	AuditRecords int
+	FileBytes    int64 // size of the database file
 }
 
 // Stats counts the extensions by state, at now, and the audit records, in
-// one read transaction.
+// one read transaction, and gives the file's size. An extension whose
+// timed block has ended at now counts as unrestricted.
 func (s *Store) Stats(now time.Time) (Stats, error) {
 	var st Stats
 	err := s.view(func(tx *bolt.Tx) error {
+		info, err := os.Stat(tx.DB().Path())
+		if err != nil {
+			return fmt.Errorf("file size: %w", err)
+		}
+		st.FileBytes = info.Size()
+
 		st.AuditRecords = tx.Bucket(auditBucket).Stats().KeyN
 		return tx.Bucket(extensionsBucket).ForEach(func(k, v []byte) error {
 			ext, err := decodeExtension(k, v)
@@ -30,7 +39,7 @@ func (s *Store) Stats(now time.Time) (Stats, error) {
 			switch {
 			case !ext.Protection:
 				st.Unprotected++
-			case ext.Blocked:
+			case ext.IsBlockedAt(now):
 				st.Blocked++
 			default:
 				st.Unrestricted++

@@ -18,11 +18,24 @@ func TestStore_Stats(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A timed block that has ended counts as unrestricted.
+	protect(t, s, "1004@example.com", "4714")
+	until := clock.Now().Add(time.Minute)
+	if _, err := s.BlockUntil("1004@example.com", until, testActor); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+
 	got, err := s.Stats(clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Stats{Blocked: 1, Unrestricted: 1, Unprotected: 1, LockedOut: 1, AuditRecords: auditCount(t, s)}
+	size, err := s.FileSize()
+	if err != nil || size == 0 {
+		t.Fatalf("FileSize() = %d, %v; want the file's size", size, err)
+	}
+	want := Stats{Blocked: 1, Unrestricted: 2, Unprotected: 1, LockedOut: 1,
+		AuditRecords: auditCount(t, s), FileBytes: size}
 	if got != want {
 		t.Errorf("Stats = %+v, want %+v", got, want)
 	}

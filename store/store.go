@@ -1,6 +1,8 @@
 // Package store keeps phonelock's state in a bbolt file: the extensions with
-// their protection settings, password hashes and *11 lockout counters, and
-// an append-only audit trail of every change.
+// their protection settings, password hashes, block timers and *11 lockout
+// counters; the hierarchy of service providers, organizations and users
+// that own them; the admin API's tokens; and an append-only audit trail of
+// every change.
 //
 // It is the only package that imports bbolt. A Store is safe for concurrent
 // use. Every change is one committed bbolt transaction that includes its
@@ -33,6 +35,23 @@ var (
 	auditBucket      = []byte("audit")
 	schemaKey        = []byte("schema")
 )
+
+// Buckets added within schema 1 for the admin plane. A writable Open
+// creates those a file lacks; readers treat a missing one as empty.
+var (
+	serviceProvidersBucket = []byte("service_providers")
+	organizationsBucket    = []byte("organizations")
+	usersBucket            = []byte("users")
+	domainsBucket          = []byte("domains")         // domain -> organization id
+	userExtensionsBucket   = []byte("user_extensions") // extension id NUL user id -> nothing
+	tokensBucket           = []byte("tokens")
+)
+
+// laterBuckets lists the buckets added within schema 1.
+var laterBuckets = [][]byte{
+	serviceProvidersBucket, organizationsBucket, usersBucket,
+	domainsBucket, userExtensionsBucket, tokensBucket,
+}
 
 // defaultTimeout is how long Open waits for the file lock when
 // Options.Timeout is not positive.
@@ -148,23 +167,32 @@ func isSystemError(err error) bool {
 	return errors.As(err, &pathErr) || errors.As(err, &errno)
 }
 
-// prepare checks the schema version and the file's shape and, for a fresh
-// file opened for writing, creates the buckets.
+// prepare checks the schema version and the file's shape and, for a file
+// opened for writing, creates the buckets it lacks: all of them in a fresh
+// file, those added later in an older one.
 func (s *Store) prepare(readOnly bool) error {
-	var fresh bool
+	var fresh, lacking bool
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		fresh, err = checkSchema(tx)
 		if err != nil || fresh {
 			return err
 		}
+		for _, name := range laterBuckets {
+			lacking = lacking || tx.Bucket(name) == nil
+		}
 		return checkContent(tx)
 	})
-	if err != nil || !fresh || readOnly {
-		return err
-	}
 
-	return s.update(initSchema)
+	switch {
+	case err != nil || readOnly:
+		return err
+	case fresh:
+		return s.update(initSchema)
+	case lacking:
+		return s.update(createBuckets)
+	}
+	return nil
 }
 
 // checkSchema returns fresh=true for a file with no buckets at all, and an
@@ -194,8 +222,8 @@ func checkSchema(tx *bolt.Tx) (fresh bool, err error) {
 }
 
 // checkContent looks for damage that bbolt does not notice when it opens a
-// file: a file shorter than its own pages, missing buckets, and extension
-// records that do not decode. Audit records are checked only at the end
+// file: a file shorter than its own pages, missing buckets, and extension,
+// hierarchy and token records that do not decode. Audit records are checked only at the end
 // the next append touches; reading every one would slow Open as they grow.
 func checkContent(tx *bolt.Tx) error {
 	info, err := os.Stat(tx.DB().Path())
@@ -217,6 +245,9 @@ func checkContent(tx *bolt.Tx) error {
 		return err
 	})
 	if err != nil {
+		return err
+	}
+	if err := checkHierarchy(tx); err != nil {
 		return err
 	}
 
@@ -242,6 +273,16 @@ func initSchema(tx *bolt.Tx) error {
 	for _, name := range [][]byte{extensionsBucket, auditBucket} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket: %w", err)
+		}
+	}
+	return createBuckets(tx)
+}
+
+// createBuckets creates the buckets added within schema 1 that tx lacks.
+func createBuckets(tx *bolt.Tx) error {
+	for _, name := range laterBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -294,12 +295,30 @@ func exerciseStore(path string) []error {
 	}
 	errs = append(errs, err)
 	errs = append(errs, s.AppendAudit(AuditRecord{Action: "test"}))
+
+	// The admin plane's reads and writes.
+	_, err = s.AuditQuery(AuditQuery{Since: time.Unix(0, 0), HideHierarchy: true})
+	errs = append(errs, err)
+	_, err = s.ExpireBlocks(time.Now(), testActor)
+	errs = append(errs, err)
+	_, _, _, err = s.Owner("100@example.com")
+	errs = append(errs, err)
+	_, err = s.Authenticate("pl_0123456789abcdef_AAAA", time.Now())
+	if errors.Is(err, ErrUnauthorized) {
+		err = nil
+	}
+	errs = append(errs, err)
+	_, err = s.Import([]ImportRow{{ID: "8888@example.com"}}, testActor)
+	errs = append(errs, err)
+	_, err = s.Backup(io.Discard)
+	errs = append(errs, err)
+	errs = append(errs, s.Check())
 	return errs
 }
 
 // validDatabase returns the bytes of a closed database holding a few
 // hundred extensions and their audit records, large enough to span many
-// pages.
+// pages, and a small hierarchy and a token.
 func validDatabase(t *testing.T) []byte {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "valid.db")
@@ -309,6 +328,8 @@ func validDatabase(t *testing.T) []byte {
 		id := strings.Repeat("9", i%5) + strconv.Itoa(100+i) + "@example.com"
 		mustSet(t, s, id, Settings{Protection: ptr(i%2 == 0), PasswordHash: hash})
 	}
+	seedHierarchy(t, s)
+	mustCreateToken(t, s, "ops", "admin", time.Time{})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -356,5 +377,64 @@ func updateRawBolt(t *testing.T, path string, fn func(*bolt.Tx) error) {
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOpen_OlderSchema1File opens a file written before the admin plane's
+// buckets existed: read-only it reads them as empty, writable it adds them.
+func TestOpen_OlderSchema1File(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "phonelock.db")
+	writeRawBolt(t, path, func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucket(metaBucket)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(schemaKey, []byte("1")); err != nil {
+			return err
+		}
+		ext, err := tx.CreateBucket(extensionsBucket)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucket(auditBucket); err != nil {
+			return err
+		}
+		record := `{"extension":"100@a.example","protection":false}`
+		return ext.Put([]byte("100@a.example"), []byte(record))
+	})
+
+	r, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("Open(read-only) error = %v", err)
+	}
+	sps, err1 := r.ServiceProviders()
+	orgs, err2 := r.Organizations()
+	users, err3 := r.Users()
+	tokens, err4 := r.Tokens()
+	count, err5 := r.TokenCount()
+	org, _, owners, err6 := r.Owner("100@a.example")
+	_, err7 := r.Authenticate("pl_0123456789abcdef_x", time.Now())
+	_, err8 := r.OrganizationByID("acme")
+	if err := errors.Join(err1, err2, err3, err4, err5, err6, r.Check()); err != nil {
+		t.Errorf("read-only reads error = %v", err)
+	}
+	if len(sps)+len(orgs)+len(users)+len(tokens)+count+len(owners) != 0 || org != "" {
+		t.Errorf("read-only reads found something in an older file")
+	}
+	if !errors.Is(err7, ErrUnauthorized) || !errors.Is(err8, ErrNotFound) {
+		t.Errorf("Authenticate() = %v, OrganizationByID() = %v; want ErrUnauthorized, ErrNotFound",
+			err7, err8)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openTestPath(t, path, newFakeClock())
+	seedHierarchy(t, s)
+	if org, _, _, err := s.Owner("100@a.example"); org != "acme" || err != nil {
+		t.Errorf("Owner() = %q, %v; want acme", org, err)
+	}
+	if ext, err := s.Get("100@a.example"); err != nil || ext.ID != "100@a.example" {
+		t.Errorf("Get() = %+v, %v; want the old extension", ext, err)
 	}
 }

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestStore_Import(t *testing.T) {
+	s, clock := openTestStore(t)
+	_, oldHash := protect(t, s, "100@example.com", "1234")
+	if _, err := s.BlockUntil("100@example.com", clock.Now().Add(time.Hour), testActor); err != nil {
+		t.Fatal(err)
+	}
+	newHash := testHash(t, "5678")
+	clock.Advance(time.Minute)
+
+	rows := []ImportRow{
+		// Keeps the password, drops the timer.
+		{Line: 2, ID: "100@EXAMPLE.com", Voicemail: ptr(true), Blocked: ptr(true)},
+		{Line: 3, ID: "200@example.com", Protection: ptr(true), PasswordHash: newHash},
+		{Line: 4, ID: "300@example.com", PasswordHash: []byte{}},
+		// A later row applies on top of an earlier one.
+		{Line: 5, ID: "300@example.com", Voicemail: ptr(true)},
+	}
+	n, err := s.Import(rows, testActor)
+	if err != nil || n != 4 {
+		t.Fatalf("Import() = %d, %v; want 4", n, err)
+	}
+
+	tests := []struct {
+		id                             string
+		protection, blocked, voicemail bool
+		hash                           []byte
+	}{
+		{"100@example.com", true, true, true, oldHash},
+		{"200@example.com", true, false, false, newHash},
+		{"300@example.com", false, false, true, nil},
+	}
+	for _, tt := range tests {
+		got, err := s.Get(tt.id)
+		if err != nil || got.Protection != tt.protection || got.Blocked != tt.blocked ||
+			got.Voicemail != tt.voicemail || !bytes.Equal(got.PasswordHash, tt.hash) ||
+			!got.BlockedUntil.IsZero() || !got.UpdatedAt.Equal(clock.Now()) {
+			t.Errorf("Get(%s) = %+v, %v; want protection %v, blocked %v, voicemail %v, its hash",
+				tt.id, got, err, tt.protection, tt.blocked, tt.voicemail)
+		}
+	}
+
+	last, _ := s.Audit("", 2)
+	if last[0].Action != "import" || last[0].Detail != "rows=4" || last[0].Extension != "" ||
+		last[1].Action != "block" {
+		t.Errorf("audit = %+v; want one import record rows=4 after the block", last)
+	}
+}
+
+func TestStore_Import_AllOrNothing(t *testing.T) {
+	s, _ := openTestStore(t)
+	protect(t, s, "100@example.com", "1234")
+	mustSet(t, s, "200@example.com", Settings{})
+	good := ImportRow{Line: 1, ID: "500@example.com", Voicemail: ptr(true)}
+
+	tests := []struct {
+		name    string
+		bad     ImportRow
+		wantErr error
+	}{
+		{"malformed id", ImportRow{ID: "500"}, ErrInvalidID},
+		{"protection without password", ImportRow{ID: "600@example.com", Protection: ptr(true)},
+			ErrNoPassword},
+		{"blocked without protection", ImportRow{ID: "200@example.com", Blocked: ptr(true)},
+			ErrProtectionOff},
+		{"blocked, protection switched off", ImportRow{ID: "100@example.com",
+			Protection: ptr(false), Blocked: ptr(true)}, ErrProtectionOff},
+		{"hash not bcrypt", ImportRow{ID: "600@example.com", PasswordHash: []byte("1234")}, errNotBcrypt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := auditCount(t, s)
+			tt.bad.Line = 3
+			rows := []ImportRow{good, {Line: 2, ID: "100@example.com", Blocked: ptr(true)}, tt.bad,
+				{Line: 4, ID: "700@example.com"}}
+
+			n, err := s.Import(rows, testActor)
+			var importErr *ImportError
+			if !errors.As(err, &importErr) || importErr.Line != 3 || !errors.Is(err, tt.wantErr) || n != 0 {
+				t.Fatalf("Import() = %d, %v; want an ImportError for line 3 wrapping %v", n, err, tt.wantErr)
+			}
+
+			// Nothing was written, neither the good rows before nor the
+			// audit record.
+			if _, err := s.Get("500@example.com"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Get(500@example.com) error = %v; want ErrNotFound", err)
+			}
+			if ext, _ := s.Get("100@example.com"); ext.Blocked {
+				t.Error("line 2 of the failed import was written")
+			}
+			if got := auditCount(t, s); got != before {
+				t.Errorf("the failed import wrote %d audit records", got-before)
+			}
+		})
+	}
+}
+
+// TestStore_Import_10000 imports 10,000 extensions without passwords in
+// one transaction, as `phonelock admin ext import` does.
+func TestStore_Import_10000(t *testing.T) {
+	s, _ := openTestStore(t)
+	rows := make([]ImportRow, 10000)
+	for i := range rows {
+		rows[i] = ImportRow{Line: i + 2, ID: strconv.Itoa(10000+i) + "@example.com",
+			Voicemail: ptr(i%2 == 0)}
+	}
+
+	start := time.Now()
+	n, err := s.Import(rows, testActor)
+	elapsed := time.Since(start)
+	if err != nil || n != len(rows) {
+		t.Fatalf("Import() = %d, %v; want %d", n, err, len(rows))
+	}
+	t.Logf("Import of %d rows took %v", n, elapsed)
+	if elapsed > 10*time.Second {
+		t.Errorf("Import took %v; want well under 10s", elapsed)
+	}
+
+	// Again, now as updates.
+	start = time.Now()
+	if _, err := s.Import(rows, testActor); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Import of %d updates took %v", n, time.Since(start))
+
+	list, err := s.List()
+	if err != nil || len(list) != len(rows) {
+		t.Errorf("List() = %d extensions, %v; want %d", len(list), err, len(rows))
+	}
+	if got := auditCount(t, s); got != 2 {
+		t.Errorf("audit holds %d records; want 2", got)
+	}
+}
