@@ -20,14 +20,22 @@ import (
 	"github.com/phonelock/phonelock/store"
 )
 
-const adminUsage = `usage: phonelock admin (--db FILE | --server URL) ext <command> ...
+const adminUsage = `usage: phonelock admin (--db FILE | --server URL) <command> ...
 
   ext set NUMBER@DOMAIN [--protection on|off] [--password-stdin] [--voicemail on|off]
-  ext block NUMBER@DOMAIN
+  ext block NUMBER@DOMAIN [--for DURATION | --until TIME]
   ext unblock NUMBER@DOMAIN
+  ext reset-attempts NUMBER@DOMAIN
   ext show NUMBER@DOMAIN [--json]
   ext list [--json]
   ext delete NUMBER@DOMAIN
+  audit [--ext NUMBER@DOMAIN] [--since TIME] [--limit N] [--json]
+  db check
+  db stats [--json]
+  db backup FILE
+  db compact                (--db only, daemon stopped)
+
+TIME is RFC 3339 (2026-12-24T18:00:00Z); DURATION is like 90m or 2h.
 
 --db works on the database file while the daemon is stopped (a missing file is
 created); while it runs, use --server with the daemon's HTTP address (for example
@@ -48,6 +56,12 @@ type adminCmd struct {
 	pwStdin    bool
 	json       bool
 	createdDB  bool // open made a new database file
+
+	blockFor   time.Duration // ext block --for
+	blockUntil timeValue     // ext block --until
+	audit      adminapi.AuditRequest
+	auditSince timeValue
+	file       string // db backup FILE
 }
 
 func runAdmin(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -67,6 +81,9 @@ func runAdmin(args []string, getenv func(string) string, stdin io.Reader, stdout
 		return exitUsage
 	}
 
+	if cmd.verb == "db compact" {
+		return compactDB(cmd.db, stdout, stderr)
+	}
 	admin, closeAdmin, err := cmd.open()
 	if err != nil {
 		return adminFailure(stderr, err)
@@ -108,31 +125,52 @@ func parseAdmin(args []string, getenv func(string) string) (*adminCmd, error) {
 	}
 
 	rest := global.Args()
-	if len(rest) < 2 || rest[0] != "ext" {
-		return nil, errors.New("expected 'ext <command>'")
+	switch {
+	case len(rest) >= 1 && rest[0] == "audit":
+		cmd.verb, rest = "audit", rest[1:]
+	case len(rest) >= 2 && (rest[0] == "ext" || rest[0] == "db"):
+		cmd.verb, rest = rest[0]+" "+rest[1], rest[2:]
+	default:
+		return nil, errors.New("expected 'ext <command>', 'audit' or 'db <command>'")
 	}
-	cmd.verb = rest[1]
-	return cmd, cmd.parseVerb(rest[2:])
+	if cmd.verb == "db compact" && cmd.db == "" {
+		return nil, errors.New("'db compact' works on the file with the daemon stopped: give --db FILE")
+	}
+	return cmd, cmd.parseVerb(rest)
 }
 
-// parseVerb reads a verb's id and flags, which may come in either order.
+// parseVerb reads a verb's argument and flags, which may come in either
+// order.
 func (c *adminCmd) parseVerb(args []string) error {
-	fs := flag.NewFlagSet("ext "+c.verb, flag.ContinueOnError)
+	fs := flag.NewFlagSet(c.verb, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	wantID := true
+	arg := "NUMBER@DOMAIN" // what the one positional argument is; "" for none
 	switch c.verb {
-	case "set":
+	case "ext set":
 		fs.Var(&c.protection, "protection", "on or off")
 		fs.Var(&c.voicemail, "voicemail", "on or off")
 		fs.BoolVar(&c.pwStdin, "password-stdin", false, "read the password from standard input")
-	case "show":
+	case "ext show":
 		fs.BoolVar(&c.json, "json", false, "print JSON")
-	case "list":
+	case "ext list", "db stats":
 		fs.BoolVar(&c.json, "json", false, "print JSON")
-		wantID = false
-	case "block", "unblock", "delete":
+		arg = ""
+	case "ext block":
+		fs.DurationVar(&c.blockFor, "for", 0, "block for this long")
+		fs.Var(&c.blockUntil, "until", "block until this time")
+	case "ext unblock", "ext delete", "ext reset-attempts":
+	case "audit":
+		fs.StringVar(&c.audit.Extension, "ext", "", "only this extension")
+		fs.Var(&c.auditSince, "since", "only records from this time on")
+		fs.IntVar(&c.audit.Limit, "limit", 100, "at most this many records")
+		fs.BoolVar(&c.json, "json", false, "print JSON")
+		arg = ""
+	case "db check", "db compact":
+		arg = ""
+	case "db backup":
+		arg = "FILE"
 	default:
-		return fmt.Errorf("unknown command 'ext %s'", c.verb)
+		return fmt.Errorf("unknown command '%s'", c.verb)
 	}
 
 	var positional []string
@@ -148,28 +186,51 @@ func (c *adminCmd) parseVerb(args []string) error {
 	}
 
 	switch {
-	case wantID && len(positional) != 1:
-		return fmt.Errorf("'ext %s' takes one NUMBER@DOMAIN", c.verb)
-	case !wantID && len(positional) != 0:
-		return fmt.Errorf("'ext %s' takes no arguments", c.verb)
-	case wantID:
+	case arg != "" && len(positional) != 1:
+		return fmt.Errorf("'%s' takes one %s", c.verb, arg)
+	case arg == "" && len(positional) != 0:
+		return fmt.Errorf("'%s' takes no arguments", c.verb)
+	case arg == "FILE":
+		c.file = positional[0]
+	case arg != "":
 		id, err := store.ParseID(positional[0])
 		if err != nil {
 			return err
 		}
 		c.id = id
 	}
-	if c.verb == "set" && !c.protection.set && !c.voicemail.set && !c.pwStdin {
+	return c.checkFlags()
+}
+
+// checkFlags refuses flag combinations that cannot mean anything.
+func (c *adminCmd) checkFlags() error {
+	switch {
+	case c.verb == "ext set" && !c.protection.set && !c.voicemail.set && !c.pwStdin:
 		return errors.New("'ext set' needs at least one of --protection, --voicemail, --password-stdin")
+	case c.blockFor < 0:
+		return errors.New("--for must be positive")
+	case c.blockFor > 0 && !c.blockUntil.t.IsZero():
+		return errors.New("give --for or --until, not both")
+	case c.verb == "audit" && (c.audit.Limit < 1 || c.audit.Limit > 10000):
+		return errors.New("--limit must be 1 to 10000")
 	}
+	c.audit.Since = c.auditSince.t
 	return nil
+}
+
+// until is when "ext block" ends, zero for no end.
+func (c *adminCmd) until() time.Time {
+	if c.blockFor > 0 {
+		return time.Now().Add(c.blockFor).Truncate(time.Second)
+	}
+	return c.blockUntil.t
 }
 
 // setRequest builds the change of "ext set", reading the password first so
 // that bad input is refused before anything is opened.
 func (c *adminCmd) setRequest(stdin io.Reader) (adminapi.SetRequest, error) {
 	var req adminapi.SetRequest
-	if c.verb != "set" {
+	if c.verb != "ext set" {
 		return req, nil
 	}
 	req.Protection = c.protection.ptr()
@@ -209,11 +270,15 @@ func (c *adminCmd) open() (adminapi.Admin, func(failed bool), error) {
 	// Only "ext set" may start a new database: any other command on a
 	// missing file is a wrong path, and must leave nothing behind.
 	_, statErr := os.Stat(c.db)
-	if errors.Is(statErr, fs.ErrNotExist) && c.verb != "set" {
+	if errors.Is(statErr, fs.ErrNotExist) && c.verb != "ext set" {
 		return nil, nil, &adminapi.Error{Kind: adminapi.ErrUnavailable,
 			Message: fmt.Sprintf("database %s does not exist", c.db)}
 	}
-	readOnly := c.verb == "show" || c.verb == "list"
+	var readOnly bool
+	switch c.verb {
+	case "ext show", "ext list", "audit", "db check", "db stats", "db backup":
+		readOnly = true
+	}
 	st, err := store.Open(c.db, store.Options{ReadOnly: readOnly})
 	if err != nil {
 		return nil, nil, &adminapi.Error{Kind: adminapi.ErrUnavailable, Message: err.Error()}
@@ -241,25 +306,29 @@ func (c *adminCmd) do(ctx context.Context, a adminapi.Admin, req adminapi.SetReq
 		err error
 	)
 	switch c.verb {
-	case "list":
+	case "audit", "db check", "db stats", "db backup":
+		return c.doRecords(ctx, a, w)
+	case "ext list":
 		vs, err := a.List(ctx)
 		if err != nil {
 			return err
 		}
 		return printList(w, vs, c.json)
-	case "delete":
+	case "ext delete":
 		if err := a.Delete(ctx, c.id); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "deleted %s\n", c.id)
 		return nil
-	case "set":
+	case "ext set":
 		v, err = a.Set(ctx, c.id, req)
-	case "block":
-		v, err = a.Block(ctx, c.id)
-	case "unblock":
+	case "ext block":
+		v, err = a.Block(ctx, c.id, c.until())
+	case "ext unblock":
 		v, err = a.Unblock(ctx, c.id)
-	case "show":
+	case "ext reset-attempts":
+		v, err = a.ResetAttempts(ctx, c.id)
+	case "ext show":
 		v, err = a.Show(ctx, c.id)
 	}
 	if err != nil {
@@ -292,6 +361,7 @@ func printView(w io.Writer, v adminapi.View, asJSON bool) error {
 	fmt.Fprintf(tw, "Password:\t%s\n", passwordText(v.PasswordSet))
 	fmt.Fprintf(tw, "Failed attempts:\t%d\n", v.FailedAttempts)
 	fmt.Fprintf(tw, "Locked out until:\t%s\n", lockoutText(v.LockedOutUntil))
+	fmt.Fprintf(tw, "Blocked until:\t%s\n", lockoutText(v.BlockedUntil))
 	return tw.Flush()
 }
 

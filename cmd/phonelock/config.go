@@ -25,18 +25,21 @@ type serveConfig struct {
 	LogLevel     slog.Level
 	LogFormat    string
 	DrainTimeout time.Duration
-	Calls        callflow.Config
+	// AuditRetention is how long audit records are kept.
+	AuditRetention time.Duration
+	Calls          callflow.Config
 }
 
 func defaultServeConfig() *serveConfig {
 	return &serveConfig{
-		DB:           "phonelock.db",
-		ESLListen:    "127.0.0.1:8084",
-		HTTPListen:   "127.0.0.1:8085",
-		LogLevel:     slog.LevelInfo,
-		LogFormat:    "text",
-		DrainTimeout: 30 * time.Second,
-		Calls:        callflow.DefaultConfig(),
+		DB:             "phonelock.db",
+		ESLListen:      "127.0.0.1:8084",
+		HTTPListen:     "127.0.0.1:8085",
+		LogLevel:       slog.LevelInfo,
+		LogFormat:      "text",
+		DrainTimeout:   30 * time.Second,
+		AuditRetention: 90 * 24 * time.Hour,
+		Calls:          callflow.DefaultConfig(),
 	}
 }
 
@@ -58,6 +61,7 @@ var settings = []setting{
 	{"log-level", "log `level`: debug, info, warn or error", true, func(c *serveConfig) any { return (*levelValue)(&c.LogLevel) }},
 	{"log-format", "log `format`: text or json", false, func(c *serveConfig) any { return &c.LogFormat }},
 	{"drain-timeout", "on SIGTERM, how long calls in progress may take to finish", true, func(c *serveConfig) any { return &c.DrainTimeout }},
+	{"audit-retention", "how long audit records are kept (pruned hourly in small batches)", true, func(c *serveConfig) any { return &c.AuditRetention }},
 	{"feature-code", "number dialed to block or unblock the terminal", true, func(c *serveConfig) any { return &c.Calls.FeatureCode }},
 	{"emergency", "comma-separated emergency `numbers`, always allowed", true, func(c *serveConfig) any { return (*numbersValue)(&c.Calls.Emergency) }},
 	{"fail-closed", "refuse calls when the database cannot be read (default: allow them)", true, func(c *serveConfig) any { return &c.Calls.FailClosed }},
@@ -267,6 +271,9 @@ func (c *serveConfig) validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log-format must be text or json, got %q", c.LogFormat))
+	}
+	if c.AuditRetention < time.Hour {
+		errs = append(errs, fmt.Errorf("audit-retention must be at least 1h, got %s", c.AuditRetention))
 	}
 	if c.DrainTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("drain-timeout must be positive, got %s", c.DrainTimeout))

@@ -111,6 +111,9 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, level *slog.
 	defer st.Close()
 
 	d := newDaemon(cfg, log, level, st)
+	d.expireBlocks() // blocks whose time ran out while the daemon was down
+	housekeeping := d.startHousekeeping()
+	defer housekeeping()
 	errc := make(chan error, 2)
 	d.eslServing.Store(true)
 	go func() {
@@ -204,6 +207,69 @@ func (d *daemon) countExtensions() (map[string]int, error) {
 	}, nil
 }
 
+// timerActor is who ends timed blocks and prunes the audit trail.
+var timerActor = store.Actor{Name: "phonelock", Source: "daemon"}
+
+// startHousekeeping ends timed blocks every 30 s and prunes old audit
+// records every hour, until the returned function is called (which waits
+// for the goroutine to stop).
+func (d *daemon) startHousekeeping() (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		blocks := time.NewTicker(30 * time.Second)
+		defer blocks.Stop()
+		prune := time.NewTicker(time.Hour)
+		defer prune.Stop()
+		d.pruneAudit()
+		for {
+			select {
+			case <-done:
+				return
+			case <-blocks.C:
+				d.expireBlocks()
+			case <-prune.C:
+				d.pruneAudit()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
+
+func (d *daemon) expireBlocks() {
+	start := time.Now()
+	n, err := d.store.ExpireBlocks(start, timerActor)
+	d.metrics.ObserveStore("expire_blocks", start, err)
+	switch {
+	case err != nil:
+		d.log.Error("ending timed blocks failed", "error", err)
+	case n > 0:
+		d.log.Info("timed blocks ended", "extensions", n)
+	}
+}
+
+// pruneAudit deletes audit records past the retention in batches of 500,
+// so a call never waits long on the write lock.
+func (d *daemon) pruneAudit() {
+	d.mu.Lock()
+	retention := d.cfg.AuditRetention
+	d.mu.Unlock()
+
+	start := time.Now()
+	n, err := d.store.PruneAudit(start.Add(-retention), 500)
+	d.metrics.ObserveStore("prune_audit", start, err)
+	switch {
+	case err != nil:
+		d.log.Error("pruning the audit trail failed", "error", err)
+	case n > 0:
+		d.log.Info("audit records pruned", "records", n, "older_than", start.Add(-retention).UTC())
+	}
+}
+
 // reload reads the configuration again and applies what can change
 // without a restart. A configuration that does not load or validate is
 // refused whole: the running one stays.
@@ -220,6 +286,7 @@ func (d *daemon) reload(load func() (*serveConfig, error)) {
 	if len(applied) > 0 {
 		cfg := *d.cfg
 		cfg.LogLevel, cfg.DrainTimeout, cfg.Calls = next.LogLevel, next.DrainTimeout, next.Calls
+		cfg.AuditRetention = next.AuditRetention
 		d.cfg = &cfg
 		d.calls.Store(&cfg.Calls)
 		d.level.Set(cfg.LogLevel)

@@ -8,6 +8,7 @@ package adminapi
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/phonelock/phonelock/store"
@@ -30,6 +31,7 @@ type View struct {
 	Status         string     `json:"status"`
 	FailedAttempts int        `json:"failed_attempts"`
 	LockedOutUntil *time.Time `json:"locked_out_until"`
+	BlockedUntil   *time.Time `json:"blocked_until"`
 }
 
 // SetRequest changes an extension's settings; nil fields stay as they are.
@@ -45,8 +47,19 @@ type SetRequest struct {
 type Admin interface {
 	// Set creates the extension if needed and applies req.
 	Set(ctx context.Context, id string, req SetRequest) (View, error)
-	// Block blocks the extension's terminal; protection must be on.
-	Block(ctx context.Context, id string) (View, error)
+	// Block blocks the extension's terminal, until the given time or, when
+	// until is zero, until it is unblocked; protection must be on.
+	Block(ctx context.Context, id string, until time.Time) (View, error)
+	// ResetAttempts clears failed *11 attempts and any lockout.
+	ResetAttempts(ctx context.Context, id string) (View, error)
+	// Audit lists audit records, newest first.
+	Audit(ctx context.Context, q AuditRequest) ([]store.AuditRecord, error)
+	// DBStats describes the database.
+	DBStats(ctx context.Context) (StatsView, error)
+	// DBCheck runs bbolt's consistency check over the database.
+	DBCheck(ctx context.Context) error
+	// DBBackup writes a consistent copy of the database to w.
+	DBBackup(ctx context.Context, w io.Writer) (int64, error)
 	// Unblock makes the extension's terminal unrestricted.
 	Unblock(ctx context.Context, id string) (View, error)
 	// Show returns one extension.
@@ -55,6 +68,13 @@ type Admin interface {
 	List(ctx context.Context) ([]View, error)
 	// Delete removes an extension.
 	Delete(ctx context.Context, id string) error
+}
+
+// AuditRequest selects audit records.
+type AuditRequest struct {
+	Extension string    // "" for all
+	Since     time.Time // zero for no bound
+	Limit     int       // 0 for 100
 }
 
 // Error kinds, compared with errors.Is. Each maps to an HTTP status, an API
@@ -92,7 +112,7 @@ func viewOf(e store.Extension, now time.Time) View {
 	v := View{
 		Extension:      e.ID,
 		Protection:     e.Protection,
-		Blocked:        e.IsBlocked(),
+		Blocked:        e.IsBlockedAt(now),
 		Voicemail:      e.Voicemail,
 		PasswordSet:    e.PasswordSet(),
 		Status:         StatusUnrestricted,
@@ -101,9 +121,29 @@ func viewOf(e store.Extension, now time.Time) View {
 	if v.Blocked {
 		v.Status = StatusBlocked
 	}
+	if v.Blocked && !e.BlockedUntil.IsZero() {
+		until := e.BlockedUntil.UTC()
+		v.BlockedUntil = &until
+		v.Status = StatusBlocked + " until " + until.Format(time.RFC3339)
+	}
 	if e.LockedOut(now) {
 		until := e.LockedOutUntil.UTC()
 		v.LockedOutUntil = &until
 	}
 	return v
+}
+
+// StatsView is the database's description as operators see it.
+type StatsView struct {
+	Blocked      int   `json:"blocked"`
+	Unrestricted int   `json:"unrestricted"`
+	Unprotected  int   `json:"unprotected"`
+	LockedOut    int   `json:"locked_out"`
+	AuditRecords int   `json:"audit_records"`
+	FileBytes    int64 `json:"file_bytes"`
+}
+
+func statsView(st store.Stats) StatsView {
+	return StatsView{Blocked: st.Blocked, Unrestricted: st.Unrestricted, Unprotected: st.Unprotected,
+		LockedOut: st.LockedOut, AuditRecords: st.AuditRecords, FileBytes: st.FileBytes}
 }

@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/phonelock/phonelock/store"
 )
 
 // Client speaks to a running daemon's admin API. It implements Admin.
@@ -38,9 +41,68 @@ func (c *Client) Set(ctx context.Context, id string, req SetRequest) (View, erro
 }
 
 // Block implements Admin.
-func (c *Client) Block(ctx context.Context, id string) (View, error) {
+func (c *Client) Block(ctx context.Context, id string, until time.Time) (View, error) {
+	var req BlockRequest
+	if !until.IsZero() {
+		req.Until = until.UTC().Format(time.RFC3339)
+	}
 	var v View
-	return v, c.do(ctx, http.MethodPost, extPath(id)+"/block", nil, &v)
+	return v, c.do(ctx, http.MethodPost, extPath(id)+"/block", req, &v)
+}
+
+// ResetAttempts implements Admin.
+func (c *Client) ResetAttempts(ctx context.Context, id string) (View, error) {
+	var v View
+	return v, c.do(ctx, http.MethodPost, extPath(id)+"/reset-attempts", nil, &v)
+}
+
+// Audit implements Admin.
+func (c *Client) Audit(ctx context.Context, q AuditRequest) ([]store.AuditRecord, error) {
+	params := url.Values{}
+	if q.Extension != "" {
+		params.Set("extension", q.Extension)
+	}
+	if !q.Since.IsZero() {
+		params.Set("since", q.Since.UTC().Format(time.RFC3339))
+	}
+	if q.Limit > 0 {
+		params.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var recs []store.AuditRecord
+	return recs, c.do(ctx, http.MethodGet, "/api/v1/audit?"+params.Encode(), nil, &recs)
+}
+
+// DBStats implements Admin.
+func (c *Client) DBStats(ctx context.Context) (StatsView, error) {
+	var st StatsView
+	return st, c.do(ctx, http.MethodGet, "/api/v1/db/stats", nil, &st)
+}
+
+// DBCheck implements Admin.
+func (c *Client) DBCheck(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/db/check", nil, nil)
+}
+
+// DBBackup implements Admin: it streams the daemon's consistent copy to w.
+func (c *Client) DBBackup(ctx context.Context, w io.Writer) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/v1/db/backup", nil)
+	if err != nil {
+		return 0, newError(ErrInvalid, "invalid_request", err.Error())
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, newError(ErrUnavailable, "unreachable", fmt.Sprintf("cannot reach the daemon at %s: %v", c.base, err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return 0, decodeError(resp.StatusCode, data)
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, newError(ErrUnavailable, "backup_failed", "copy backup: "+err.Error())
+	}
+	return n, nil
 }
 
 // Unblock implements Admin.

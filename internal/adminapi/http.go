@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/phonelock/phonelock/internal/metrics"
 	"github.com/phonelock/phonelock/store"
@@ -36,6 +37,39 @@ func Register(mux *http.ServeMux, svc *Service, log *slog.Logger, m *metrics.Met
 	h.handle(mux, "POST /api/v1/extensions/{id}/block", h.block)
 	h.handle(mux, "POST /api/v1/extensions/{id}/unblock", h.unblock)
 	h.handle(mux, "DELETE /api/v1/extensions/{id}", h.delete)
+	h.handle(mux, "POST /api/v1/extensions/{id}/reset-attempts", h.resetAttempts)
+	h.handle(mux, "GET /api/v1/audit", h.audit)
+	h.handle(mux, "GET /api/v1/db/stats", h.dbStats)
+	h.handle(mux, "POST /api/v1/db/check", h.dbCheck)
+	mux.HandleFunc("GET /api/v1/db/backup", h.dbBackup)
+}
+
+// BlockRequest is the optional body of a block: an end, given as a time or
+// as a duration from now.
+type BlockRequest struct {
+	Until string `json:"until,omitempty"` // RFC 3339
+	For   string `json:"for,omitempty"`   // Go duration, such as 2h
+}
+
+// until resolves the request to a time; zero means no end.
+func (b BlockRequest) until(now time.Time) (time.Time, error) {
+	switch {
+	case b.Until != "" && b.For != "":
+		return time.Time{}, newError(ErrInvalid, "invalid_time", "give until or for, not both")
+	case b.Until != "":
+		t, err := time.Parse(time.RFC3339, b.Until)
+		if err != nil {
+			return time.Time{}, newError(ErrInvalid, "invalid_time", "until must be an RFC 3339 time such as 2026-12-24T18:00:00Z")
+		}
+		return t, nil
+	case b.For != "":
+		d, err := time.ParseDuration(b.For)
+		if err != nil || d <= 0 {
+			return time.Time{}, newError(ErrInvalid, "invalid_time", "for must be a positive duration such as 90m or 2h")
+		}
+		return now.Add(d).Truncate(time.Second), nil
+	}
+	return time.Time{}, nil
 }
 
 type handler struct {
@@ -124,23 +158,97 @@ func (h *handler) show(r *http.Request, svc *Service) (int, any, error) {
 	return http.StatusOK, v, err
 }
 
-func (h *handler) set(r *http.Request, svc *Service) (int, any, error) {
-	var req SetRequest
+// decodeBody reads a JSON object into v; an empty body leaves v as it is.
+func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxRequestBytes))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		return 0, nil, newError(ErrInvalid, "invalid_body", "request body: "+err.Error())
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return newError(ErrInvalid, "invalid_body", "request body: "+err.Error())
 	}
 	if dec.More() {
-		return 0, nil, newError(ErrInvalid, "invalid_body", "request body: one JSON object, nothing after it")
+		return newError(ErrInvalid, "invalid_body", "request body: one JSON object, nothing after it")
+	}
+	return nil
+}
+
+func (h *handler) set(r *http.Request, svc *Service) (int, any, error) {
+	var req SetRequest
+	if err := decodeBody(r, &req); err != nil {
+		return 0, nil, err
 	}
 	v, err := svc.Set(r.Context(), r.PathValue("id"), req)
 	return http.StatusOK, v, err
 }
 
 func (h *handler) block(r *http.Request, svc *Service) (int, any, error) {
-	v, err := svc.Block(r.Context(), r.PathValue("id"))
+	var req BlockRequest
+	if err := decodeBody(r, &req); err != nil {
+		return 0, nil, err
+	}
+	until, err := req.until(time.Now())
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := svc.Block(r.Context(), r.PathValue("id"), until)
 	return http.StatusOK, v, err
+}
+
+func (h *handler) resetAttempts(r *http.Request, svc *Service) (int, any, error) {
+	v, err := svc.ResetAttempts(r.Context(), r.PathValue("id"))
+	return http.StatusOK, v, err
+}
+
+func (h *handler) audit(r *http.Request, svc *Service) (int, any, error) {
+	q := AuditRequest{Extension: r.URL.Query().Get("extension")}
+	if s := r.URL.Query().Get("since"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return 0, nil, newError(ErrInvalid, "invalid_time", "since must be an RFC 3339 time")
+		}
+		q.Since = t
+	}
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 10000 {
+			return 0, nil, newError(ErrInvalid, "invalid_limit", "limit must be 1 to 10000")
+		}
+		q.Limit = n
+	}
+	recs, err := svc.Audit(r.Context(), q)
+	if recs == nil {
+		recs = []store.AuditRecord{}
+	}
+	return http.StatusOK, recs, err
+}
+
+func (h *handler) dbStats(r *http.Request, svc *Service) (int, any, error) {
+	st, err := svc.DBStats(r.Context())
+	return http.StatusOK, st, err
+}
+
+func (h *handler) dbCheck(r *http.Request, svc *Service) (int, any, error) {
+	err := svc.DBCheck(r.Context())
+	return http.StatusOK, struct {
+		OK bool `json:"ok"`
+	}{true}, err
+}
+
+// dbBackup streams a consistent copy of the database file.
+func (h *handler) dbBackup(w http.ResponseWriter, r *http.Request) {
+	if err := refuseBrowser(r); err != nil {
+		status, body := h.failure(r, err)
+		writeJSON(w, status, body)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="phonelock.db"`)
+	n, err := h.svc.DBBackup(r.Context(), w)
+	code := http.StatusOK
+	if err != nil {
+		code = http.StatusServiceUnavailable
+		h.log.Error("database backup failed", "bytes", n, "error", err)
+	}
+	h.metrics.AdminRequests.WithLabelValues("GET /api/v1/db/backup", strconv.Itoa(code)).Inc()
 }
 
 func (h *handler) unblock(r *http.Request, svc *Service) (int, any, error) {

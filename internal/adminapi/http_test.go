@@ -117,7 +117,7 @@ func TestClient(t *testing.T) {
 	if err != nil || v.Extension != "1001@example.com" || !v.PasswordSet {
 		t.Fatalf("Set = %+v, %v", v, err)
 	}
-	if v, err := c.Block(ctx, "1001@example.com"); err != nil || !v.Blocked || v.Status != StatusBlocked {
+	if v, err := c.Block(ctx, "1001@example.com", time.Time{}); err != nil || !v.Blocked || v.Status != StatusBlocked {
 		t.Errorf("Block = %+v, %v", v, err)
 	}
 	if vs, err := c.List(ctx); err != nil || len(vs) != 1 {

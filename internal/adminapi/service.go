@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/phonelock/phonelock/policy"
@@ -76,8 +77,75 @@ func (s *Service) Set(_ context.Context, id string, req SetRequest) (View, error
 }
 
 // Block implements Admin.
-func (s *Service) Block(_ context.Context, id string) (View, error) {
-	return s.setBlocked(id, true)
+func (s *Service) Block(_ context.Context, id string, until time.Time) (View, error) {
+	if until.IsZero() {
+		return s.setBlocked(id, true)
+	}
+	id, err := parseID(id)
+	if err != nil {
+		return View{}, err
+	}
+	ext, err := timed(s, "block_until", func() (store.Extension, error) { return s.store.BlockUntil(id, until, s.actor) })
+	if err != nil {
+		return View{}, storeError(id, err)
+	}
+	return viewOf(ext, s.now()), nil
+}
+
+// ResetAttempts implements Admin.
+func (s *Service) ResetAttempts(_ context.Context, id string) (View, error) {
+	id, err := parseID(id)
+	if err != nil {
+		return View{}, err
+	}
+	ext, err := timed(s, "reset_attempts", func() (store.Extension, error) { return s.store.ResetAttempts(id, s.actor) })
+	if err != nil {
+		return View{}, storeError(id, err)
+	}
+	return viewOf(ext, s.now()), nil
+}
+
+// Audit implements Admin.
+func (s *Service) Audit(_ context.Context, q AuditRequest) ([]store.AuditRecord, error) {
+	query := store.AuditQuery{Since: q.Since, Limit: q.Limit}
+	if q.Extension != "" {
+		id, err := parseID(q.Extension)
+		if err != nil {
+			return nil, err
+		}
+		query.Extensions = []string{id}
+	}
+	recs, err := timed(s, "audit", func() ([]store.AuditRecord, error) { return s.store.AuditQuery(query) })
+	if err != nil {
+		return nil, storeError("", err)
+	}
+	return recs, nil
+}
+
+// DBStats implements Admin.
+func (s *Service) DBStats(_ context.Context) (StatsView, error) {
+	st, err := timed(s, "stats", func() (store.Stats, error) { return s.store.Stats(s.now()) })
+	if err != nil {
+		return StatsView{}, storeError("", err)
+	}
+	return statsView(st), nil
+}
+
+// DBCheck implements Admin.
+func (s *Service) DBCheck(_ context.Context) error {
+	if _, err := timed(s, "check", func() (struct{}, error) { return struct{}{}, s.store.Check() }); err != nil {
+		return newError(ErrUnavailable, "check_failed", err.Error())
+	}
+	return nil
+}
+
+// DBBackup implements Admin.
+func (s *Service) DBBackup(_ context.Context, w io.Writer) (int64, error) {
+	n, err := timed(s, "backup", func() (int64, error) { return s.store.Backup(w) })
+	if err != nil {
+		return n, storeError("", err)
+	}
+	return n, nil
 }
 
 // Unblock implements Admin.
@@ -159,6 +227,8 @@ func storeError(id string, err error) error {
 			fmt.Sprintf("extension %s has protection off: switch protection on before blocking it", id))
 	case errors.Is(err, store.ErrInvalidID):
 		return newError(ErrInvalid, "invalid_extension", err.Error())
+	case errors.Is(err, store.ErrInvalidTime):
+		return newError(ErrInvalid, "invalid_time", err.Error())
 	default:
 		return newError(ErrUnavailable, "store_error", "store: "+err.Error())
 	}
