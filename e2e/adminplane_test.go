@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,5 +115,64 @@ func TestBackupWhileCallsRun(t *testing.T) {
 	}
 	if out := d.mustAdmin("", "db", "stats", "--json"); !strings.Contains(out, `"blocked": 1`) {
 		t.Errorf("db stats says: %s", out)
+	}
+}
+
+// TestImportExport imports 10,000 extensions through the running daemon in
+// one transaction, refuses a file with a bad row naming its line (and
+// changes nothing), and exports what it holds, never a password.
+func TestImportExport(t *testing.T) {
+	d := startDaemon(t, newDB(t))
+	dir := t.TempDir()
+
+	var b strings.Builder
+	b.WriteString("extension,protection,voicemail,blocked,password\n")
+	for i := 0; i < 10000; i++ {
+		if i < 10 { // a few with passwords: bcrypt costs tens of milliseconds each
+			fmt.Fprintf(&b, "%d@example.com,on,on,%s,%d\n", 20000+i, []string{"off", "on"}[i%2], 777000+i)
+			continue
+		}
+		fmt.Fprintf(&b, "%d@example.com,off,on,,\n", 20000+i)
+	}
+	good := filepath.Join(dir, "good.csv")
+	writeFile(t, good, b.String())
+	bad := filepath.Join(dir, "bad.csv")
+	writeFile(t, bad, "extension,protection,password\n30000@example.com,off,\n30001@example.com,on,\n")
+
+	if _, stderr, code := d.admin("", "ext", "import", bad); code != 2 || !strings.Contains(stderr, "line 3") {
+		t.Errorf("bad import: exit %d, %s; want 2 naming line 3", code, stderr)
+	}
+	if out := d.mustAdmin("", "ext", "list"); strings.Contains(out, "30000@example.com") {
+		t.Error("a refused import wrote its good rows")
+	}
+
+	start := time.Now()
+	if out := d.mustAdmin("", "ext", "import", good); !strings.Contains(out, "imported 10000") {
+		t.Fatalf("import says: %s", out)
+	}
+	t.Logf("imported 10,000 extensions (10 with passwords) in %s", time.Since(start))
+	if v := d.showJSON("20001@example.com"); v["blocked"] != true || v["password_set"] != true {
+		t.Errorf("imported 20001: %v", v)
+	}
+
+	export := d.mustAdmin("", "ext", "export", "--csv")
+	if lines := strings.Count(export, "\n"); lines != 10001 {
+		t.Errorf("export has %d lines, want 10001", lines)
+	}
+	if strings.Contains(export, "777001") || strings.Contains(export, "password") {
+		t.Error("export holds passwords")
+	}
+	// The export imports back as it is.
+	again := filepath.Join(dir, "again.csv")
+	writeFile(t, again, export)
+	if out := d.mustAdmin("", "ext", "import", again); !strings.Contains(out, "imported 10000") {
+		t.Errorf("re-import says: %s", out)
+	}
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -29,6 +29,8 @@ const adminUsage = `usage: phonelock admin (--db FILE | --server URL) <command> 
   ext show NUMBER@DOMAIN [--json]
   ext list [--json]
   ext delete NUMBER@DOMAIN
+  ext import FILE.csv       (columns: extension, protection, voicemail, blocked, password)
+  ext export [--csv|--json]
   audit [--ext NUMBER@DOMAIN] [--since TIME] [--limit N] [--json]
   db check
   db stats [--json]
@@ -113,7 +115,7 @@ func parseAdmin(args []string, getenv func(string) string) (*adminCmd, error) {
 	global.SetOutput(io.Discard)
 	global.StringVar(&cmd.db, "db", "", "database `file` (daemon stopped)")
 	global.StringVar(&cmd.server, "server", "", "daemon `URL` (daemon running)")
-	global.DurationVar(&cmd.timeout, "timeout", 10*time.Second, "give up after this long")
+	global.DurationVar(&cmd.timeout, "timeout", 0, "give up after this long (default 10s, 10m for imports)")
 	if err := global.Parse(args); err != nil {
 		return nil, err
 	}
@@ -132,6 +134,12 @@ func parseAdmin(args []string, getenv func(string) string) (*adminCmd, error) {
 		cmd.verb, rest = rest[0]+" "+rest[1], rest[2:]
 	default:
 		return nil, errors.New("expected 'ext <command>', 'audit' or 'db <command>'")
+	}
+	if cmd.timeout == 0 {
+		cmd.timeout = 10 * time.Second
+		if cmd.verb == "ext import" {
+			cmd.timeout = 10 * time.Minute // bcrypt costs tens of milliseconds a password
+		}
 	}
 	if cmd.verb == "db compact" && cmd.db == "" {
 		return nil, errors.New("'db compact' works on the file with the daemon stopped: give --db FILE")
@@ -155,6 +163,12 @@ func (c *adminCmd) parseVerb(args []string) error {
 	case "ext list", "db stats":
 		fs.BoolVar(&c.json, "json", false, "print JSON")
 		arg = ""
+	case "ext export":
+		fs.BoolVar(&c.json, "json", false, "print JSON")
+		fs.Bool("csv", true, "print CSV (the default)")
+		arg = ""
+	case "ext import":
+		arg = "FILE"
 	case "ext block":
 		fs.DurationVar(&c.blockFor, "for", 0, "block for this long")
 		fs.Var(&c.blockUntil, "until", "block until this time")
@@ -270,13 +284,13 @@ func (c *adminCmd) open() (adminapi.Admin, func(failed bool), error) {
 	// Only "ext set" may start a new database: any other command on a
 	// missing file is a wrong path, and must leave nothing behind.
 	_, statErr := os.Stat(c.db)
-	if errors.Is(statErr, fs.ErrNotExist) && c.verb != "ext set" {
+	if errors.Is(statErr, fs.ErrNotExist) && c.verb != "ext set" && c.verb != "ext import" {
 		return nil, nil, &adminapi.Error{Kind: adminapi.ErrUnavailable,
 			Message: fmt.Sprintf("database %s does not exist", c.db)}
 	}
 	var readOnly bool
 	switch c.verb {
-	case "ext show", "ext list", "audit", "db check", "db stats", "db backup":
+	case "ext show", "ext list", "ext export", "audit", "db check", "db stats", "db backup":
 		readOnly = true
 	}
 	st, err := store.Open(c.db, store.Options{ReadOnly: readOnly})
@@ -308,12 +322,17 @@ func (c *adminCmd) do(ctx context.Context, a adminapi.Admin, req adminapi.SetReq
 	switch c.verb {
 	case "audit", "db check", "db stats", "db backup":
 		return c.doRecords(ctx, a, w)
-	case "ext list":
+	case "ext list", "ext export":
 		vs, err := a.List(ctx)
 		if err != nil {
 			return err
 		}
+		if c.verb == "ext export" {
+			return printExport(w, vs, c.json)
+		}
 		return printList(w, vs, c.json)
+	case "ext import":
+		return c.doImport(ctx, a, w)
 	case "ext delete":
 		if err := a.Delete(ctx, c.id); err != nil {
 			return err

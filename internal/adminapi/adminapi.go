@@ -50,6 +50,8 @@ type Admin interface {
 	// Block blocks the extension's terminal, until the given time or, when
 	// until is zero, until it is unblocked; protection must be on.
 	Block(ctx context.Context, id string, until time.Time) (View, error)
+	// Import creates or updates many extensions, all or nothing.
+	Import(ctx context.Context, rows []ImportRow) (int, error)
 	// ResetAttempts clears failed *11 attempts and any lockout.
 	ResetAttempts(ctx context.Context, id string) (View, error)
 	// Audit lists audit records, newest first.

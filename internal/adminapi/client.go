@@ -50,6 +50,12 @@ func (c *Client) Block(ctx context.Context, id string, until time.Time) (View, e
 	return v, c.do(ctx, http.MethodPost, extPath(id)+"/block", req, &v)
 }
 
+// Import implements Admin.
+func (c *Client) Import(ctx context.Context, rows []ImportRow) (int, error) {
+	var res ImportResult
+	return res.Imported, c.do(ctx, http.MethodPost, "/api/v1/import", ImportRequest{Rows: rows}, &res)
+}
+
 // ResetAttempts implements Admin.
 func (c *Client) ResetAttempts(ctx context.Context, id string) (View, error) {
 	var v View

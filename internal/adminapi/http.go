@@ -38,6 +38,7 @@ func Register(mux *http.ServeMux, svc *Service, log *slog.Logger, m *metrics.Met
 	h.handle(mux, "POST /api/v1/extensions/{id}/unblock", h.unblock)
 	h.handle(mux, "DELETE /api/v1/extensions/{id}", h.delete)
 	h.handle(mux, "POST /api/v1/extensions/{id}/reset-attempts", h.resetAttempts)
+	h.handle(mux, "POST /api/v1/import", h.importRows)
 	h.handle(mux, "GET /api/v1/audit", h.audit)
 	h.handle(mux, "GET /api/v1/db/stats", h.dbStats)
 	h.handle(mux, "POST /api/v1/db/check", h.dbCheck)
@@ -160,7 +161,11 @@ func (h *handler) show(r *http.Request, svc *Service) (int, any, error) {
 
 // decodeBody reads a JSON object into v; an empty body leaves v as it is.
 func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxRequestBytes))
+	return decodeBodyMax(r, v, maxRequestBytes)
+}
+
+func decodeBodyMax(r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		return newError(ErrInvalid, "invalid_body", "request body: "+err.Error())
@@ -191,6 +196,15 @@ func (h *handler) block(r *http.Request, svc *Service) (int, any, error) {
 	}
 	v, err := svc.Block(r.Context(), r.PathValue("id"), until)
 	return http.StatusOK, v, err
+}
+
+func (h *handler) importRows(r *http.Request, svc *Service) (int, any, error) {
+	var req ImportRequest
+	if err := decodeBodyMax(r, &req, 64<<20); err != nil {
+		return 0, nil, err
+	}
+	n, err := svc.Import(r.Context(), req.Rows)
+	return http.StatusOK, ImportResult{Imported: n}, err
 }
 
 func (h *handler) resetAttempts(r *http.Request, svc *Service) (int, any, error) {
