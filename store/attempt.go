@@ -72,14 +72,11 @@ func (s *Store) RecordAttempt(id string, checkedHash []byte, ok bool, p AttemptP
 	var ext Extension
 	var result AttemptResult
 	err = s.update(func(tx *bolt.Tx) error {
-		var found bool
 		var err error
-		ext, found, err = getExtension(tx, id)
+		ext, err = existingExtension(tx, id)
 		switch {
 		case err != nil:
 			return err
-		case !found:
-			return ErrNotFound
 		case !bytes.Equal(ext.PasswordHash, checkedHash) || len(checkedHash) == 0:
 			return ErrStalePassword
 		case !ext.Protection:

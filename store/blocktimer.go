@@ -35,14 +35,11 @@ func (s *Store) BlockUntil(id string, until time.Time, actor Actor) (Extension, 
 		if !until.After(now) {
 			return fmt.Errorf("until %s: %w", until.Format(time.RFC3339), ErrInvalidTime)
 		}
-		var found bool
 		var err error
-		ext, found, err = getExtension(tx, id)
+		ext, err = existingExtension(tx, id)
 		switch {
 		case err != nil:
 			return err
-		case !found:
-			return ErrNotFound
 		case !ext.Protection:
 			return ErrProtectionOff
 		}

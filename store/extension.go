@@ -267,14 +267,11 @@ func (s *Store) SetBlocked(id string, blocked bool, actor Actor) (Extension, err
 
 	var ext Extension
 	err = s.update(func(tx *bolt.Tx) error {
-		var found bool
 		var err error
-		ext, found, err = getExtension(tx, id)
+		ext, err = existingExtension(tx, id)
 		switch {
 		case err != nil:
 			return err
-		case !found:
-			return ErrNotFound
 		case blocked && !ext.Protection:
 			return ErrProtectionOff
 		}
@@ -317,6 +314,15 @@ func (s *Store) Delete(id string, actor Actor) error {
 		return fmt.Errorf("delete extension %s: %w", id, err)
 	}
 	return nil
+}
+
+// existingExtension reads the extension id in tx, or returns ErrNotFound.
+func existingExtension(tx *bolt.Tx, id string) (Extension, error) {
+	ext, found, err := getExtension(tx, id)
+	if err == nil && !found {
+		err = ErrNotFound
+	}
+	return ext, err
 }
 
 // getExtension reads one extension in tx; see readExtension.
