@@ -17,6 +17,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -73,8 +74,14 @@ type Options struct {
 // use until Close.
 type Store struct {
 	db   *bolt.DB
+	file *os.File // the file bbolt opened, to release its lock if bbolt cannot
 	path string
 	now  func() time.Time
+
+	// failed is set once bbolt panicked on this file: it may then still
+	// hold its locks, so every later use fails at once instead of
+	// waiting on them forever.
+	failed atomic.Bool
 }
 
 // Open opens the database at path. Unless opts.ReadOnly is set, a missing
@@ -100,11 +107,11 @@ func Open(path string, opts Options) (*Store, error) {
 			path, ErrCorrupt)
 	}
 
-	db, err := openBolt(path, opts)
+	db, file, err := openBolt(path, opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, now: opts.Now}
+	s := &Store{db: db, file: file, path: path, now: opts.Now}
 
 	if err := s.prepare(opts.ReadOnly); err != nil {
 		_ = db.Close()
@@ -115,17 +122,18 @@ func Open(path string, opts Options) (*Store, error) {
 
 // openBolt opens the bbolt file and turns its failures, panics included,
 // into this package's errors.
-func openBolt(path string, opts Options) (db *bolt.DB, err error) {
+func openBolt(path string, opts Options) (db *bolt.DB, file *os.File, err error) {
 	// Keep the file so that a panic inside bbolt.Open, which loses the
 	// half-opened DB, does not also keep the file locked.
 	// TODO(corrupt-open): the DB's memory mapping still leaks then; bbolt
 	// gives no way to reach it, and the process usually exits anyway.
-	var file *os.File
 	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
 		f, err := os.OpenFile(name, flag, perm)
 		file = f
 		return f, err
 	}
+	// On failure the deferred cleanup closes file: the error returns
+	// below keep it in the named result for that.
 	defer func() {
 		if err != nil && db == nil && file != nil {
 			unlockFile(file)
@@ -145,17 +153,17 @@ func openBolt(path string, opts Options) (db *bolt.DB, err error) {
 
 	switch {
 	case err == nil:
-		return db, nil
+		return db, file, nil
 	case errors.Is(err, ErrCorrupt):
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, file, fmt.Errorf("open store %s: %w", path, err)
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("open store %s: %w", path, ErrLocked)
+		return nil, file, fmt.Errorf("open store %s: %w", path, ErrLocked)
 	case isSystemError(err):
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, file, fmt.Errorf("open store: %w", err)
 	default:
 		// What is left (bad meta pages, checksum, version, a file too small
 		// for its page size) all say the content is not what bbolt expects.
-		return nil, fmt.Errorf("open store %s: %w: %v", path, ErrCorrupt, err)
+		return nil, file, fmt.Errorf("open store %s: %w: %v", path, ErrCorrupt, err)
 	}
 }
 
@@ -290,6 +298,14 @@ func createBuckets(tx *bolt.Tx) error {
 
 // Close releases the file and its lock. The Store must not be used after.
 func (s *Store) Close() error {
+	if s.failed.Load() {
+		// bbolt may still hold its own locks, so its Close could wait
+		// forever: release the file lock and the file directly. The
+		// memory mapping stays until the process ends.
+		unlockFile(s.file)
+		s.file.Close()
+		return errFailed
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -303,14 +319,37 @@ func (s *Store) Path() string {
 
 // view runs fn in a read transaction, turning a panic into ErrCorrupt.
 func (s *Store) view(fn func(*bolt.Tx) error) error {
-	return guard(func() error { return s.db.View(fn) })
+	return s.guarded(func() error { return s.db.View(fn) })
 }
 
 // update runs fn in a write transaction that is committed when fn returns
 // nil, turning a panic into ErrCorrupt.
 func (s *Store) update(fn func(*bolt.Tx) error) error {
-	return guard(func() error { return s.db.Update(fn) })
+	return s.guarded(func() error { return s.db.Update(fn) })
 }
+
+// errFailed is returned by every use of a Store after bbolt panicked.
+var errFailed = fmt.Errorf("%w: the database failed earlier in this process; "+
+	"check it (phonelock admin --db FILE db check, daemon stopped) and restart", ErrCorrupt)
+
+// guarded runs fn unless the Store has failed, and marks it failed when
+// fn panics.
+func (s *Store) guarded(fn func() error) error {
+	if s.failed.Load() {
+		return errFailed
+	}
+	err := guard(fn)
+	var p panicked
+	if errors.As(err, &p) {
+		s.failed.Store(true)
+	}
+	return err
+}
+
+// panicked carries what bbolt panicked with.
+type panicked struct{ value any }
+
+func (p panicked) Error() string { return fmt.Sprint(p.value) }
 
 // guard runs fn and returns its error, or an error wrapping ErrCorrupt if
 // it panics. bbolt trusts the file it maps: a damaged page makes it panic,
@@ -320,7 +359,7 @@ func guard(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", ErrCorrupt, r)
+			err = fmt.Errorf("%w: %w", ErrCorrupt, panicked{r})
 		}
 	}()
 
