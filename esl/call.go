@@ -20,10 +20,20 @@ type Call struct {
 	s            *session
 	replyTimeout time.Duration
 
-	eventsOn   bool // "myevents" acknowledged
-	answered   bool
-	executed   bool // an application was sent to the channel
-	handedBack bool // the call went back to the dialplan
+	eventsOn bool // "myevents" acknowledged
+	answered bool
+	// fallbackCause is the cause the server kills the call with when its
+	// flow fails part way; "" means NORMAL_CLEARING.
+	fallbackCause string
+	executed      bool // an application was sent to the channel
+	handedBack    bool // the call went back to the dialplan
+}
+
+// SetFallbackCause names the hangup cause to use if the flow fails part way
+// and the server has to end the call itself, so that a refused call is
+// refused with its own cause (OUTGOING_CALL_BARRED, say) even then.
+func (c *Call) SetFallbackCause(cause string) {
+	c.fallbackCause = cause
 }
 
 // HungUp reports whether the channel has hung up.

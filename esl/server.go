@@ -255,7 +255,11 @@ func (s *Server) finish(c *Call) {
 		}
 		return
 	}
-	if err := c.Kill(ctx, "NORMAL_CLEARING"); err != nil {
+	cause := c.fallbackCause
+	if cause == "" {
+		cause = "NORMAL_CLEARING"
+	}
+	if err := c.Kill(ctx, cause); err != nil {
 		s.Log.Warn("esl hangup failed", "uuid", c.UUID, "error", err)
 	}
 }

@@ -322,10 +322,11 @@ func TestServer_acceptErrors(t *testing.T) {
 }
 
 // TestCall_refusedStaysRefused: when FreeSWITCH rejects the first step of a
-// flow that acts on the call, the server kills the call rather than hand
-// it back, so a refused call never slips through.
+// flow that acts on the call, the server kills the call, with the flow's
+// cause, rather than hand it back, so a refused call never slips through.
 func TestCall_refusedStaysRefused(t *testing.T) {
 	addr := startServer(t, func(ctx context.Context, c *Call) {
+		c.SetFallbackCause("OUTGOING_CALL_BARRED")
 		if err := c.PreAnswer(ctx); !errors.Is(err, ErrRejected) {
 			t.Errorf("PreAnswer = %v, want ErrRejected", err)
 		}
@@ -335,7 +336,7 @@ func TestCall_refusedStaysRefused(t *testing.T) {
 	p.send(connectReply("u-8"))
 	p.expect("myevents")
 	p.send("Content-Type: command/reply\nReply-Text: -ERR no\n\n")
-	p.expect("api uuid_kill u-8 NORMAL_CLEARING")
+	p.expect("api uuid_kill u-8 OUTGOING_CALL_BARRED")
 	p.send(event("Event-Name: CHANNEL_HANGUP\nUnique-ID: u-8\nHangup-Cause: NORMAL_CLEARING\n\n"))
 	p.expectClosed()
 }

@@ -174,6 +174,7 @@ func (f *Flows) refuse(ctx context.Context, k *call) error {
 }
 
 func (f *Flows) refuseWithPrompt(ctx context.Context, k *call, prompt, cause string) error {
+	k.SetFallbackCause(cause)
 	if prompt != "" {
 		if err := f.step(ctx, k, k.cfg.StepTimeout, k.PreAnswer); err != nil {
 			return err
