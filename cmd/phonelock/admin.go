@@ -379,8 +379,8 @@ func printView(w io.Writer, v adminapi.View, asJSON bool) error {
 	fmt.Fprintf(tw, "Voicemail:\t%s\n", onOffText(v.Voicemail))
 	fmt.Fprintf(tw, "Password:\t%s\n", passwordText(v.PasswordSet))
 	fmt.Fprintf(tw, "Failed attempts:\t%d\n", v.FailedAttempts)
-	fmt.Fprintf(tw, "Locked out until:\t%s\n", lockoutText(v.LockedOutUntil))
-	fmt.Fprintf(tw, "Blocked until:\t%s\n", lockoutText(v.BlockedUntil))
+	fmt.Fprintf(tw, "Locked out until:\t%s\n", timeText(v.LockedOutUntil))
+	fmt.Fprintf(tw, "Blocked until:\t%s\n", timeText(v.BlockedUntil))
 	return tw.Flush()
 }
 
@@ -395,7 +395,7 @@ func printList(w io.Writer, vs []adminapi.View, asJSON bool) error {
 	fmt.Fprintln(tw, "EXTENSION\tPROTECTION\tBLOCKED\tVOICEMAIL\tPASSWORD\tLOCKED OUT UNTIL")
 	for _, v := range vs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Extension, onOffText(v.Protection),
-			yesNo(v.Blocked), onOffText(v.Voicemail), yesNo(v.PasswordSet), lockoutText(v.LockedOutUntil))
+			yesNo(v.Blocked), onOffText(v.Voicemail), yesNo(v.PasswordSet), timeText(v.LockedOutUntil))
 	}
 	return tw.Flush()
 }
@@ -427,7 +427,8 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func lockoutText(t *time.Time) string {
+// timeText prints an optional time, "-" when there is none.
+func timeText(t *time.Time) string {
 	if t == nil {
 		return "-"
 	}

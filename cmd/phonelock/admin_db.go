@@ -109,8 +109,9 @@ func compactDB(db string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "phonelock admin: db compact: %s\n", msg)
 		return exitFailed
 	}
-	after, _ := os.Stat(db)
-	fmt.Fprintf(stdout, "compacted %s: %d -> %d bytes\n", db, before.Size(), after.Size())
+	if after, err := os.Stat(db); err == nil {
+		fmt.Fprintf(stdout, "compacted %s: %d -> %d bytes\n", db, before.Size(), after.Size())
+	}
 	return exitOK
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/phonelock/phonelock/internal/adminapi"
@@ -48,7 +49,7 @@ func readImportCSV(r io.Reader) ([]adminapi.ImportRow, error) {
 	col := map[string]int{}
 	for i, name := range header {
 		name = strings.ToLower(strings.TrimSpace(name))
-		if !contains(csvColumns, name) {
+		if !slices.Contains(csvColumns, name) {
 			return nil, fmt.Errorf("line 1: unknown column %q; columns: %s", name, strings.Join(csvColumns, ", "))
 		}
 		col[name] = i
@@ -125,13 +126,4 @@ func printExport(w io.Writer, vs []adminapi.View, asJSON bool) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
