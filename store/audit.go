@@ -123,6 +123,10 @@ type AuditQuery struct {
 	// HideHierarchy drops the records that concern no extension, such as
 	// changes to the hierarchy and to tokens.
 	HideHierarchy bool
+
+	// Match, when not nil, keeps only the records it accepts, after the
+	// other conditions; Limit counts the records it keeps.
+	Match func(AuditRecord) bool
 }
 
 // AuditQuery returns the audit records q selects, newest first. A
@@ -179,6 +183,7 @@ func (s *Store) queryAudit(q AuditQuery) ([]AuditRecord, error) {
 				return nil
 			case only != nil && !only[rec.Extension]:
 			case q.HideHierarchy && rec.Extension == "":
+			case q.Match != nil && !q.Match(rec):
 			default:
 				records = append(records, rec)
 			}

@@ -334,6 +334,35 @@ func (s *Store) Users() ([]User, error) {
 	return list, nil
 }
 
+// Hierarchy is every service provider, organization and user, read at one
+// moment.
+type Hierarchy struct {
+	ServiceProviders []ServiceProvider
+	Organizations    []Organization
+	Users            []User
+}
+
+// Hierarchy reads the whole hierarchy in one read transaction, each list
+// sorted by id.
+func (s *Store) Hierarchy() (Hierarchy, error) {
+	var h Hierarchy
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		if h.ServiceProviders, err = listRecords[ServiceProvider](tx, spTable); err != nil {
+			return err
+		}
+		if h.Organizations, err = listRecords[Organization](tx, orgTable); err != nil {
+			return err
+		}
+		h.Users, err = listRecords[User](tx, userTable)
+		return err
+	})
+	if err != nil {
+		return Hierarchy{}, fmt.Errorf("read hierarchy: %w", err)
+	}
+	return h, nil
+}
+
 // listTable reads all records of table t in one read transaction.
 func listTable[T keyed](s *Store, t table) ([]T, error) {
 	var list []T
