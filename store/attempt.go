@@ -80,7 +80,7 @@ func (s *Store) RecordAttempt(id string, checkedHash []byte, ok bool, p AttemptP
 // Protection need not be on.
 func (s *Store) ChangePassword(id string, checkedHash []byte, ok bool, newHash []byte, p AttemptPolicy, actor Actor) (
 	Extension, AttemptResult, error) {
-	if _, err := bcrypt.Cost(newHash); err != nil {
+	if _, err := bcrypt.Cost(newHash); ok && err != nil {
 		return Extension{}, 0, fmt.Errorf("change password for %s: %w", id, errNotBcrypt)
 	}
 	kind := passwordChange(newHash)

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,9 +21,10 @@ import (
 	"github.com/phonelock/phonelock/store"
 )
 
-const adminUsage = `usage: phonelock admin (--db FILE | --server URL) <command> ...
+const adminUsage = `usage: phonelock admin (--db FILE | --server URL [--token-file FILE]) <command> ...
 
   ext set NUMBER@DOMAIN [--protection on|off] [--password-stdin] [--voicemail on|off]
+                        [--current-password-stdin]
   ext block NUMBER@DOMAIN [--for DURATION | --until TIME]
   ext unblock NUMBER@DOMAIN
   ext reset-attempts NUMBER@DOMAIN
@@ -36,20 +38,38 @@ const adminUsage = `usage: phonelock admin (--db FILE | --server URL) <command> 
   db stats [--json]
   db backup FILE
   db compact                (--db only, daemon stopped)
+  sp add ID [--name NAME]
+  org add ID --sp SP [--domain DOMAIN]... [--name NAME]
+  user add ID --org ORG [--ext NUMBER@DOMAIN]... [--name NAME]
+  sp|org|user list [--json]
+  sp|org|user show ID [--json]
+  sp|org|user delete ID
+  token create --role admin|sp:ID|org:ID|user:ID --name NAME [--for DURATION | --until TIME]
+               [--out FILE] [--json]
+  token list [--json]
+  token revoke TOKEN-ID
 
 TIME is RFC 3339 (2026-12-24T18:00:00Z); DURATION is like 90m or 2h.
 
---db works on the database file while the daemon is stopped (a missing file is
-created); while it runs, use --server with the daemon's HTTP address (for example
-http://127.0.0.1:8085), or set PHONELOCK_SERVER.
---password-stdin reads the password (3 to 12 digits) as one line on standard input.
+--db works on the database file while the daemon is stopped, as the administrator
+(ext set, ext import, sp add and token create create a missing file); while it
+runs, use --server with the daemon's HTTP address (for example
+http://127.0.0.1:8085), or set PHONELOCK_SERVER. The API needs a token: from
+--token-file FILE or PHONELOCK_TOKEN; it may do what its role may.
+--password-stdin reads the password (3 to 12 digits) as one line on standard input;
+with --current-password-stdin, the current password comes first, on its own line.
+token create prints the new token's secret once, on standard output or into a new
+file (mode 0600) with --out.
 
-exit codes: 0 done, 1 could not do it, 2 bad usage or invalid input, 3 no such extension
+exit codes: 0 done, 1 could not do it, 2 bad usage or invalid input,
+3 no such extension (or other record), 4 token missing, wrong or not allowed to
 `
 
 // adminCmd is one parsed admin command line.
 type adminCmd struct {
 	db, server string
+	token      string // the API token's secret
+	tokenFile  string
 	timeout    time.Duration
 	verb       string
 	id         string
@@ -64,6 +84,9 @@ type adminCmd struct {
 	audit      adminapi.AuditRequest
 	auditSince timeValue
 	file       string // db backup FILE
+	curPwStdin bool   // ext set --current-password-stdin
+
+	node nodeFlags // sp, org, user and token commands
 }
 
 func runAdmin(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -116,6 +139,7 @@ func parseAdmin(args []string, getenv func(string) string) (*adminCmd, error) {
 	global.StringVar(&cmd.db, "db", "", "database `file` (daemon stopped)")
 	global.StringVar(&cmd.server, "server", "", "daemon `URL` (daemon running)")
 	global.DurationVar(&cmd.timeout, "timeout", 0, "give up after this long (default 10s, 10m for imports)")
+	global.StringVar(&cmd.tokenFile, "token-file", "", "`file` holding the API token (daemon running)")
 	if err := global.Parse(args); err != nil {
 		return nil, err
 	}
@@ -130,10 +154,10 @@ func parseAdmin(args []string, getenv func(string) string) (*adminCmd, error) {
 	switch {
 	case len(rest) >= 1 && rest[0] == "audit":
 		cmd.verb, rest = "audit", rest[1:]
-	case len(rest) >= 2 && (rest[0] == "ext" || rest[0] == "db"):
+	case len(rest) >= 2 && slices.Contains([]string{"ext", "db", "sp", "org", "user", "token"}, rest[0]):
 		cmd.verb, rest = rest[0]+" "+rest[1], rest[2:]
 	default:
-		return nil, errors.New("expected 'ext <command>', 'audit' or 'db <command>'")
+		return nil, errors.New("expected 'ext', 'db', 'sp', 'org', 'user' or 'token' and a command, or 'audit'")
 	}
 	if cmd.timeout == 0 {
 		cmd.timeout = 10 * time.Second
@@ -144,7 +168,38 @@ func parseAdmin(args []string, getenv func(string) string) (*adminCmd, error) {
 	if cmd.verb == "db compact" && cmd.db == "" {
 		return nil, errors.New("'db compact' works on the file with the daemon stopped: give --db FILE")
 	}
-	return cmd, cmd.parseVerb(rest)
+	if err := cmd.parseVerb(rest); err != nil {
+		return nil, err
+	}
+	return cmd, cmd.readToken(getenv)
+}
+
+// readToken finds the API token: --token-file, else PHONELOCK_TOKEN. The
+// database file needs none.
+func (c *adminCmd) readToken(getenv func(string) string) error {
+	switch {
+	case c.server == "":
+		if c.tokenFile != "" {
+			return errors.New("--token-file is for --server: with --db you act as the administrator")
+		}
+		return nil
+	case c.tokenFile != "":
+		data, err := os.ReadFile(c.tokenFile)
+		if err != nil {
+			return fmt.Errorf("read token: %w", err)
+		}
+		c.token = strings.TrimSpace(string(data))
+		if c.token == "" {
+			return fmt.Errorf("token file %s is empty", c.tokenFile)
+		}
+	default:
+		c.token = strings.TrimSpace(getenv("PHONELOCK_TOKEN"))
+		if c.token == "" {
+			return errors.New("the admin API needs a token: give --token-file FILE or set PHONELOCK_TOKEN " +
+				"(the daemon writes the first admin token beside its database)")
+		}
+	}
+	return nil
 }
 
 // parseVerb reads a verb's argument and flags, which may come in either
@@ -158,6 +213,7 @@ func (c *adminCmd) parseVerb(args []string) error {
 		fs.Var(&c.protection, "protection", "on or off")
 		fs.Var(&c.voicemail, "voicemail", "on or off")
 		fs.BoolVar(&c.pwStdin, "password-stdin", false, "read the password from standard input")
+		fs.BoolVar(&c.curPwStdin, "current-password-stdin", false, "read the current password from standard input first")
 	case "ext show":
 		fs.BoolVar(&c.json, "json", false, "print JSON")
 	case "ext list", "db stats":
@@ -184,7 +240,11 @@ func (c *adminCmd) parseVerb(args []string) error {
 	case "db backup":
 		arg = "FILE"
 	default:
-		return fmt.Errorf("unknown command '%s'", c.verb)
+		var ok bool
+		if arg, ok = c.node.bind(fs, c.verb); !ok {
+			return fmt.Errorf("unknown command '%s'", c.verb)
+		}
+		fs.BoolVar(&c.json, "json", false, "print JSON")
 	}
 
 	var positional []string
@@ -206,6 +266,8 @@ func (c *adminCmd) parseVerb(args []string) error {
 		return fmt.Errorf("'%s' takes no arguments", c.verb)
 	case arg == "FILE":
 		c.file = positional[0]
+	case arg == "ID":
+		c.node.id = positional[0]
 	case arg != "":
 		id, err := store.ParseID(positional[0])
 		if err != nil {
@@ -221,12 +283,17 @@ func (c *adminCmd) checkFlags() error {
 	switch {
 	case c.verb == "ext set" && !c.protection.set && !c.voicemail.set && !c.pwStdin:
 		return errors.New("'ext set' needs at least one of --protection, --voicemail, --password-stdin")
+	case c.curPwStdin && (!c.pwStdin || c.protection.set || c.voicemail.set):
+		return errors.New("--current-password-stdin goes with --password-stdin alone")
 	case c.blockFor < 0:
 		return errors.New("--for must be positive")
 	case c.blockFor > 0 && !c.blockUntil.t.IsZero():
 		return errors.New("give --for or --until, not both")
 	case c.verb == "audit" && (c.audit.Limit < 1 || c.audit.Limit > 10000):
 		return errors.New("--limit must be 1 to 10000")
+	}
+	if err := c.node.check(c.verb); err != nil {
+		return err
 	}
 	c.audit.Since = c.auditSince.t
 	return nil
@@ -249,8 +316,16 @@ func (c *adminCmd) setRequest(stdin io.Reader) (adminapi.SetRequest, error) {
 	}
 	req.Protection = c.protection.ptr()
 	req.Voicemail = c.voicemail.ptr()
+	in := bufio.NewReaderSize(io.LimitReader(stdin, 512), 512)
+	if c.curPwStdin {
+		pw, err := readPassword(in, "current password")
+		if err != nil {
+			return req, err
+		}
+		req.CurrentPassword = &pw
+	}
 	if c.pwStdin {
-		pw, err := readPassword(stdin)
+		pw, err := readPassword(in, "password")
 		if err != nil {
 			return req, err
 		}
@@ -259,15 +334,16 @@ func (c *adminCmd) setRequest(stdin io.Reader) (adminapi.SetRequest, error) {
 	return req, nil
 }
 
-// readPassword reads one line; it must be 3 to 12 digits.
-func readPassword(r io.Reader) (string, error) {
-	line, err := bufio.NewReaderSize(io.LimitReader(r, 256), 256).ReadString('\n')
+// readPassword reads one line; it must be 3 to 12 digits. what names it in
+// errors, which never hold the line.
+func readPassword(r *bufio.Reader, what string) (string, error) {
+	line, err := r.ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("read password from standard input: %w", err)
+		return "", fmt.Errorf("read %s from standard input: %w", what, err)
 	}
 	pw := strings.TrimRight(line, "\r\n")
 	if err := policy.ValidatePassword(pw); err != nil {
-		return "", fmt.Errorf("password on standard input refused: %w", err)
+		return "", fmt.Errorf("%s on standard input refused: %w", what, err)
 	}
 	return pw, nil
 }
@@ -277,20 +353,22 @@ func readPassword(r io.Reader) (string, error) {
 // file this command created is then removed, so a failure leaves nothing).
 func (c *adminCmd) open() (adminapi.Admin, func(failed bool), error) {
 	if c.server != "" {
-		client, err := adminapi.NewClient(c.server, c.timeout)
+		client, err := adminapi.NewClient(c.server, c.token, c.timeout)
 		return client, func(bool) {}, err
 	}
 
 	// Only "ext set" may start a new database: any other command on a
 	// missing file is a wrong path, and must leave nothing behind.
 	_, statErr := os.Stat(c.db)
-	if errors.Is(statErr, fs.ErrNotExist) && c.verb != "ext set" && c.verb != "ext import" {
+	creates := []string{"ext set", "ext import", "sp add", "token create"}
+	if errors.Is(statErr, fs.ErrNotExist) && !slices.Contains(creates, c.verb) {
 		return nil, nil, &adminapi.Error{Kind: adminapi.ErrUnavailable,
 			Message: fmt.Sprintf("database %s does not exist", c.db)}
 	}
 	var readOnly bool
 	switch c.verb {
-	case "ext show", "ext list", "ext export", "audit", "db check", "db stats", "db backup":
+	case "ext show", "ext list", "ext export", "audit", "db check", "db stats", "db backup",
+		"sp list", "sp show", "org list", "org show", "user list", "user show", "token list":
 		readOnly = true
 	}
 	st, err := store.Open(c.db, store.Options{ReadOnly: readOnly})
@@ -333,6 +411,9 @@ func (c *adminCmd) do(ctx context.Context, a adminapi.Admin, req adminapi.SetReq
 		return printList(w, vs, c.json)
 	case "ext import":
 		return c.doImport(ctx, a, w)
+	case "sp add", "sp list", "sp show", "sp delete", "org add", "org list", "org show", "org delete",
+		"user add", "user list", "user show", "user delete", "token create", "token list", "token revoke":
+		return c.doNode(ctx, a, w)
 	case "ext delete":
 		if err := a.Delete(ctx, c.id); err != nil {
 			return err
@@ -363,6 +444,8 @@ func adminFailure(stderr io.Writer, err error) int {
 		return exitUsage
 	case errors.Is(err, adminapi.ErrNotFound):
 		return exitNotFound
+	case errors.Is(err, adminapi.ErrUnauthorized), errors.Is(err, adminapi.ErrForbidden):
+		return exitDenied
 	default:
 		return exitFailed
 	}

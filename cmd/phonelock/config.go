@@ -25,6 +25,9 @@ type serveConfig struct {
 	LogLevel     slog.Level
 	LogFormat    string
 	DrainTimeout time.Duration
+	// TokenFile is where the first admin token goes; "" for beside the
+	// database, "none" for nowhere.
+	TokenFile string
 	// AuditRetention is how long audit records are kept.
 	AuditRetention time.Duration
 	Calls          callflow.Config
@@ -56,6 +59,7 @@ type setting struct {
 // settings lists every setting, in the order check-config prints them.
 var settings = []setting{
 	{"db", "bbolt database `file` (created if missing)", false, func(c *serveConfig) any { return &c.DB }},
+	{"token-file", "`file` the first admin token is written to (0600) when the database has no token; default: the database's path ending in .token; none: never", false, func(c *serveConfig) any { return &c.TokenFile }},
 	{"esl-listen", "`address` for FreeSWITCH's outbound socket connections (port 0 picks a free port)", false, func(c *serveConfig) any { return &c.ESLListen }},
 	{"http-listen", "`address` for /metrics, /healthz, /readyz and the admin API", false, func(c *serveConfig) any { return &c.HTTPListen }},
 	{"log-level", "log `level`: debug, info, warn or error", true, func(c *serveConfig) any { return (*levelValue)(&c.LogLevel) }},

@@ -21,7 +21,8 @@ const (
 	exitOK       = 0
 	exitFailed   = 1 // could not do it: I/O, file held by the daemon, server unreachable
 	exitUsage    = 2 // bad usage or invalid input
-	exitNotFound = 3 // no such extension
+	exitNotFound = 3 // no such extension (or other record)
+	exitDenied   = 4 // token missing, wrong, or its role may not do this
 )
 
 const usage = `usage: phonelock <command> [flags]

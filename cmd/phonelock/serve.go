@@ -110,6 +110,9 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, level *slog.
 	}
 	defer st.Close()
 
+	if err := firstToken(st, cfg.tokenFile(), log); err != nil {
+		return err
+	}
 	d := newDaemon(cfg, log, level, st)
 	d.expireBlocks() // blocks whose time ran out while the daemon was down
 	housekeeping := d.startHousekeeping()
@@ -168,7 +171,8 @@ func newDaemon(cfg *serveConfig, log *slog.Logger, level *slog.LevelVar, st *sto
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", d.ready)
-	svc := adminapi.NewService(st, store.Actor{Name: "api", Source: "api"}).WithObserver(m.ObserveStore)
+	svc := adminapi.NewService(st, store.Actor{Name: "api", Source: "api"}).WithObserver(m.ObserveStore).
+		WithLockout(func() store.AttemptPolicy { return d.calls.Load().Lockout })
 	adminapi.Register(mux, svc, log, m)
 	d.http = &http.Server{
 		Handler:           mux,

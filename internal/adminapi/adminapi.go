@@ -37,10 +37,15 @@ type View struct {
 // SetRequest changes an extension's settings; nil fields stay as they are.
 // Password is the plain password (3 to 12 digits); it is hashed before it is
 // stored and never returned.
+//
+// CurrentPassword, given with Password alone, makes the change an owner's
+// password change: it must match the stored password, and wrong ones count
+// towards the *11 lockout. A user token must give it; other roles may.
 type SetRequest struct {
-	Protection *bool   `json:"protection,omitempty"`
-	Voicemail  *bool   `json:"voicemail,omitempty"`
-	Password   *string `json:"password,omitempty"`
+	Protection      *bool   `json:"protection,omitempty"`
+	Voicemail       *bool   `json:"voicemail,omitempty"`
+	Password        *string `json:"password,omitempty"`
+	CurrentPassword *string `json:"current_password,omitempty"`
 }
 
 // Admin is what the admin command can do, locally or remotely.
@@ -70,6 +75,22 @@ type Admin interface {
 	List(ctx context.Context) ([]View, error)
 	// Delete removes an extension.
 	Delete(ctx context.Context, id string) error
+
+	ServiceProviders(ctx context.Context) ([]store.ServiceProvider, error)
+	ServiceProvider(ctx context.Context, id string) (store.ServiceProvider, error)
+	AddServiceProvider(ctx context.Context, sp store.ServiceProvider) (store.ServiceProvider, error)
+	DeleteServiceProvider(ctx context.Context, id string) error
+	Organizations(ctx context.Context) ([]store.Organization, error)
+	Organization(ctx context.Context, id string) (store.Organization, error)
+	AddOrganization(ctx context.Context, o store.Organization) (store.Organization, error)
+	DeleteOrganization(ctx context.Context, id string) error
+	Users(ctx context.Context) ([]store.User, error)
+	User(ctx context.Context, id string) (store.User, error)
+	AddUser(ctx context.Context, u store.User) (store.User, error)
+	DeleteUser(ctx context.Context, id string) error
+	Tokens(ctx context.Context) ([]store.Token, error)
+	CreateToken(ctx context.Context, req TokenRequest) (NewToken, error)
+	RevokeToken(ctx context.Context, id string) error
 }
 
 // AuditRequest selects audit records.
@@ -89,13 +110,19 @@ var (
 	ErrNotFound = errors.New("no such extension")
 	// ErrUnavailable is a failure to reach or use the store or the daemon.
 	ErrUnavailable = errors.New("unavailable")
-	// ErrForbidden is a request the API refuses to serve as sent.
+	// ErrForbidden is a request the API refuses to serve as sent, or one
+	// the requester's role may never make.
 	ErrForbidden = errors.New("forbidden")
+	// ErrUnauthorized is an API request without a valid token.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrConflict is a change that clashes with the state: an id already
+	// taken, a record still in use, a password changed meanwhile.
+	ErrConflict = errors.New("conflict")
 )
 
 // Error is an error with its kind and a message fit for an operator.
 type Error struct {
-	Kind    error  // ErrInvalid, ErrNotFound or ErrUnavailable
+	Kind    error  // one of the Err kinds above
 	Code    string // stable machine-readable code, such as "invalid_password"
 	Message string
 }

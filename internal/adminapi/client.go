@@ -17,20 +17,23 @@ import (
 
 // Client speaks to a running daemon's admin API. It implements Admin.
 type Client struct {
-	base string
-	http *http.Client
+	base  string
+	token string
+	http  *http.Client
 }
 
 // NewClient returns a client for the daemon at base, such as
-// http://127.0.0.1:8085. Every request gives up after timeout.
-func NewClient(base string, timeout time.Duration) (*Client, error) {
+// http://127.0.0.1:8085, that sends token with every request. Every request
+// gives up after timeout.
+func NewClient(base, token string, timeout time.Duration) (*Client, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, newError(ErrInvalid, "invalid_server", fmt.Sprintf("server URL %q must look like http://127.0.0.1:8085", base))
 	}
 	return &Client{
-		base: strings.TrimRight(base, "/"),
-		http: &http.Client{Timeout: timeout},
+		base:  strings.TrimRight(base, "/"),
+		token: token,
+		http:  &http.Client{Timeout: timeout},
 	}, nil
 }
 
@@ -95,6 +98,7 @@ func (c *Client) DBBackup(ctx context.Context, w io.Writer) (int64, error) {
 	if err != nil {
 		return 0, newError(ErrInvalid, "invalid_request", err.Error())
 	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, newError(ErrUnavailable, "unreachable", fmt.Sprintf("cannot reach the daemon at %s: %v", c.base, err))
@@ -134,6 +138,92 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, extPath(id), nil, nil)
 }
 
+// ServiceProviders implements Admin.
+func (c *Client) ServiceProviders(ctx context.Context) ([]store.ServiceProvider, error) {
+	var list []store.ServiceProvider
+	return list, c.do(ctx, http.MethodGet, "/api/v1/service-providers", nil, &list)
+}
+
+// ServiceProvider implements Admin.
+func (c *Client) ServiceProvider(ctx context.Context, id string) (store.ServiceProvider, error) {
+	var sp store.ServiceProvider
+	return sp, c.do(ctx, http.MethodGet, "/api/v1/service-providers/"+url.PathEscape(id), nil, &sp)
+}
+
+// AddServiceProvider implements Admin.
+func (c *Client) AddServiceProvider(ctx context.Context, sp store.ServiceProvider) (store.ServiceProvider, error) {
+	var out store.ServiceProvider
+	return out, c.do(ctx, http.MethodPost, "/api/v1/service-providers", sp, &out)
+}
+
+// DeleteServiceProvider implements Admin.
+func (c *Client) DeleteServiceProvider(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/service-providers/"+url.PathEscape(id), nil, nil)
+}
+
+// Organizations implements Admin.
+func (c *Client) Organizations(ctx context.Context) ([]store.Organization, error) {
+	var list []store.Organization
+	return list, c.do(ctx, http.MethodGet, "/api/v1/organizations", nil, &list)
+}
+
+// Organization implements Admin.
+func (c *Client) Organization(ctx context.Context, id string) (store.Organization, error) {
+	var o store.Organization
+	return o, c.do(ctx, http.MethodGet, "/api/v1/organizations/"+url.PathEscape(id), nil, &o)
+}
+
+// AddOrganization implements Admin.
+func (c *Client) AddOrganization(ctx context.Context, o store.Organization) (store.Organization, error) {
+	var out store.Organization
+	return out, c.do(ctx, http.MethodPost, "/api/v1/organizations", o, &out)
+}
+
+// DeleteOrganization implements Admin.
+func (c *Client) DeleteOrganization(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/organizations/"+url.PathEscape(id), nil, nil)
+}
+
+// Users implements Admin.
+func (c *Client) Users(ctx context.Context) ([]store.User, error) {
+	var list []store.User
+	return list, c.do(ctx, http.MethodGet, "/api/v1/users", nil, &list)
+}
+
+// User implements Admin.
+func (c *Client) User(ctx context.Context, id string) (store.User, error) {
+	var u store.User
+	return u, c.do(ctx, http.MethodGet, "/api/v1/users/"+url.PathEscape(id), nil, &u)
+}
+
+// AddUser implements Admin.
+func (c *Client) AddUser(ctx context.Context, u store.User) (store.User, error) {
+	var out store.User
+	return out, c.do(ctx, http.MethodPost, "/api/v1/users", u, &out)
+}
+
+// DeleteUser implements Admin.
+func (c *Client) DeleteUser(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/users/"+url.PathEscape(id), nil, nil)
+}
+
+// Tokens implements Admin.
+func (c *Client) Tokens(ctx context.Context) ([]store.Token, error) {
+	var list []store.Token
+	return list, c.do(ctx, http.MethodGet, "/api/v1/tokens", nil, &list)
+}
+
+// CreateToken implements Admin.
+func (c *Client) CreateToken(ctx context.Context, req TokenRequest) (NewToken, error) {
+	var out NewToken
+	return out, c.do(ctx, http.MethodPost, "/api/v1/tokens", req, &out)
+}
+
+// RevokeToken implements Admin.
+func (c *Client) RevokeToken(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/tokens/"+url.PathEscape(id), nil, nil)
+}
+
 func extPath(id string) string {
 	return "/api/v1/extensions/" + url.PathEscape(id)
 }
@@ -154,6 +244,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return newError(ErrInvalid, "invalid_request", err.Error())
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.token)
 
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -192,6 +283,10 @@ func decodeError(status int, data []byte) error {
 		kind = ErrNotFound
 	case http.StatusForbidden:
 		kind = ErrForbidden
+	case http.StatusUnauthorized:
+		kind = ErrUnauthorized
+	case http.StatusConflict:
+		kind = ErrConflict
 	}
 	return newError(kind, body.Error.Code, body.Error.Message)
 }

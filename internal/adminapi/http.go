@@ -27,10 +27,13 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-// Register adds the admin API routes to mux, served by svc. Every change is
-// audited with the API as its source and the client's address.
+// Register adds the admin API routes to mux, served by svc. Every request
+// must carry a bearer token, and is served for the token's role; every
+// change is audited with the token's name, the API as its source and the
+// client's address.
 func Register(mux *http.ServeMux, svc *Service, log *slog.Logger, m *metrics.Metrics) {
 	h := &handler{svc: svc, log: log, metrics: m}
+	h.handle(mux, "GET /api/v1/whoami", h.whoami)
 	h.handle(mux, "GET /api/v1/extensions", h.list)
 	h.handle(mux, "GET /api/v1/extensions/{id}", h.show)
 	h.handle(mux, "PATCH /api/v1/extensions/{id}", h.set)
@@ -43,6 +46,7 @@ func Register(mux *http.ServeMux, svc *Service, log *slog.Logger, m *metrics.Met
 	h.handle(mux, "GET /api/v1/db/stats", h.dbStats)
 	h.handle(mux, "POST /api/v1/db/check", h.dbCheck)
 	mux.HandleFunc("GET /api/v1/db/backup", h.dbBackup)
+	h.registerHierarchy(mux)
 }
 
 // BlockRequest is the optional body of a block: an end, given as a time or
@@ -84,21 +88,47 @@ type apiFunc func(r *http.Request, svc *Service) (int, any, error)
 
 func (h *handler) handle(mux *http.ServeMux, pattern string, fn apiFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		svc := h.svc.WithActor(store.Actor{Name: "api", Source: "api", Addr: r.RemoteAddr})
-		status, body, err := 0, any(nil), refuseBrowser(r)
+		svc, who, err := h.authorize(r)
+		status, body := 0, any(nil)
 		if err == nil {
 			status, body, err = fn(r, svc)
 		}
 		if err != nil {
-			status, body = h.failure(r, err)
+			status, body = h.failure(w, r, err)
 		}
 		h.metrics.AdminRequests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()
 		if r.Method != http.MethodGet {
 			h.log.Info("admin change", "method", r.Method, "path", r.URL.Path,
-				"status", status, "remote_addr", r.RemoteAddr)
+				"status", status, "token", who.Name, "role", who.Role, "remote_addr", r.RemoteAddr)
 		}
 		writeJSON(w, status, body)
 	})
+}
+
+// authorize checks that r may be served at all: it must not come from a
+// browser, and must carry a valid bearer token. It returns the Service
+// acting for the token's role and auditing under its name, and who the
+// token is.
+func (h *handler) authorize(r *http.Request) (*Service, Principal, error) {
+	if err := refuseBrowser(r); err != nil {
+		return nil, Principal{}, err
+	}
+	who, err := h.svc.Authenticate(bearer(r))
+	if err != nil {
+		return nil, Principal{}, err
+	}
+	svc := h.svc.WithRole(who.Role).WithActor(store.Actor{Name: who.Name, Source: "api", Addr: r.RemoteAddr})
+	return svc, who, nil
+}
+
+// bearer returns the token secret of r's Authorization header, "" if it
+// has none.
+func bearer(r *http.Request) string {
+	scheme, secret, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(secret)
 }
 
 // refuseBrowser turns away what a web browser on the PBX host could be made
@@ -122,12 +152,15 @@ func refuseBrowser(r *http.Request) error {
 	return nil
 }
 
-func (h *handler) failure(r *http.Request, err error) (int, any) {
+func (h *handler) failure(w http.ResponseWriter, r *http.Request, err error) (int, any) {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = newError(ErrUnavailable, "internal", err.Error())
 	}
 	status := statusOf(e.Kind)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="phonelock"`)
+	}
 	if status >= 500 {
 		h.log.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
@@ -138,6 +171,10 @@ func (h *handler) failure(r *http.Request, err error) (int, any) {
 
 func statusOf(kind error) int {
 	switch kind {
+	case ErrUnauthorized:
+		return http.StatusUnauthorized
+	case ErrConflict:
+		return http.StatusConflict
 	case ErrInvalid:
 		return http.StatusBadRequest
 	case ErrNotFound:
@@ -249,20 +286,27 @@ func (h *handler) dbCheck(r *http.Request, svc *Service) (int, any, error) {
 
 // dbBackup streams a consistent copy of the database file.
 func (h *handler) dbBackup(w http.ResponseWriter, r *http.Request) {
-	if err := refuseBrowser(r); err != nil {
-		status, body := h.failure(r, err)
+	const route = "GET /api/v1/db/backup"
+	svc, _, err := h.authorize(r)
+	if err == nil {
+		// Refuse before the first byte: after it, the status is sent.
+		err = svc.adminOnly("back up the database")
+	}
+	if err != nil {
+		status, body := h.failure(w, r, err)
+		h.metrics.AdminRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 		writeJSON(w, status, body)
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="phonelock.db"`)
-	n, err := h.svc.DBBackup(r.Context(), w)
+	n, err := svc.DBBackup(r.Context(), w)
 	code := http.StatusOK
 	if err != nil {
 		code = http.StatusServiceUnavailable
 		h.log.Error("database backup failed", "bytes", n, "error", err)
 	}
-	h.metrics.AdminRequests.WithLabelValues("GET /api/v1/db/backup", strconv.Itoa(code)).Inc()
+	h.metrics.AdminRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 }
 
 func (h *handler) unblock(r *http.Request, svc *Service) (int, any, error) {

@@ -19,8 +19,16 @@ import (
 	"github.com/phonelock/phonelock/store"
 )
 
+// testServer is the admin API over a fresh store, with an admin token.
+type testServer struct {
+	*httptest.Server
+	svc   *Service
+	m     *metrics.Metrics
+	token string
+}
+
 // newServer serves the admin API over a fresh store.
-func newServer(t *testing.T) (*httptest.Server, *Service, *metrics.Metrics) {
+func newServer(t *testing.T) testServer {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "phonelock.db"), store.Options{})
 	if err != nil {
@@ -34,16 +42,22 @@ func newServer(t *testing.T) (*httptest.Server, *Service, *metrics.Metrics) {
 	Register(mux, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return srv, svc, m
+	_, secret, err := st.CreateToken("test", "admin", time.Time{}, store.Actor{Name: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testServer{Server: srv, svc: svc, m: m, token: secret}
 }
 
-func do(t *testing.T, method, url, body string) (int, string) {
+// do sends one API request with the token and returns the status and body.
+func do(t *testing.T, token, method, url, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +70,8 @@ func do(t *testing.T, method, url, body string) (int, string) {
 // TestHandler_requests walks every route with good and bad input and
 // checks the status, the error code, and that bad input changed nothing.
 func TestHandler_requests(t *testing.T) {
-	srv, svc, m := newServer(t)
+	srv := newServer(t)
+	svc, m := srv.svc, srv.m
 	ext := srv.URL + "/api/v1/extensions/1001@example.com"
 
 	tests := []struct {
@@ -82,7 +97,7 @@ func TestHandler_requests(t *testing.T) {
 		{"delete again", "DELETE", ext, "", 404, `"not_found"`},
 	}
 	for _, tt := range tests {
-		status, body := do(t, tt.method, tt.url, tt.body)
+		status, body := do(t, srv.token, tt.method, tt.url, tt.body)
 		if status != tt.wantStatus || !strings.Contains(body, tt.wantInBody) {
 			t.Errorf("%s: %d %s; want %d with %s", tt.name, status, body, tt.wantStatus, tt.wantInBody)
 		}
@@ -102,8 +117,8 @@ func TestHandler_requests(t *testing.T) {
 // TestClient matches the client against the real handler: every Admin
 // method, and error kinds surviving the round trip.
 func TestClient(t *testing.T) {
-	srv, _, _ := newServer(t)
-	c, err := NewClient(srv.URL, 5*time.Second)
+	srv := newServer(t)
+	c, err := NewClient(srv.URL, srv.token, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,11 +148,15 @@ func TestClient(t *testing.T) {
 		t.Errorf("Show after delete: %v, want ErrNotFound", err)
 	}
 
-	down, _ := NewClient("http://127.0.0.1:1", time.Second)
+	stranger, _ := NewClient(srv.URL, "pl_0123456789abcdef_"+strings.Repeat("A", 43), time.Second)
+	if _, err := stranger.List(ctx); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("unknown token: %v, want ErrUnauthorized", err)
+	}
+	down, _ := NewClient("http://127.0.0.1:1", srv.token, time.Second)
 	if _, err := down.List(ctx); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("unreachable daemon: %v, want ErrUnavailable", err)
 	}
-	if _, err := NewClient("127.0.0.1:8085", time.Second); !errors.Is(err, ErrInvalid) {
+	if _, err := NewClient("127.0.0.1:8085", srv.token, time.Second); !errors.Is(err, ErrInvalid) {
 		t.Errorf("URL without scheme: %v, want ErrInvalid", err)
 	}
 }
@@ -145,7 +164,8 @@ func TestClient(t *testing.T) {
 // TestHandler_refusesBrowsers: what a web page could make a browser send is
 // refused before it reaches the store.
 func TestHandler_refusesBrowsers(t *testing.T) {
-	srv, svc, _ := newServer(t)
+	srv := newServer(t)
+	svc := srv.svc
 	on, pw := true, "4711"
 	if _, err := svc.Set(context.Background(), "1001@example.com", SetRequest{Protection: &on, Password: &pw}); err != nil {
 		t.Fatal(err)
@@ -163,6 +183,7 @@ func TestHandler_refusesBrowsers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest("POST", block, nil)
+		req.Header.Set("Authorization", "Bearer "+srv.token)
 		for k, v := range tt.headers {
 			req.Header.Set(k, v)
 		}

@@ -43,8 +43,19 @@ func (s *Service) Import(_ context.Context, rows []ImportRow) (int, error) {
 	if len(rows) > maxImportRows {
 		return 0, newError(ErrInvalid, "too_many_rows", fmt.Sprintf("at most %d rows in one import", maxImportRows))
 	}
+	sc, err := s.scope()
+	if err != nil {
+		return 0, err
+	}
+	if err := sc.may("import extensions", managers...); err != nil {
+		return 0, err
+	}
 	out := make([]store.ImportRow, len(rows))
 	for i, r := range rows {
+		if id, err := store.ParseID(r.Extension); err == nil && !sc.extension(id) {
+			return 0, newError(ErrInvalid, "invalid_row", fmt.Sprintf(
+				"line %d: extension %s is outside what this token may change (nothing was imported)", r.Line, id))
+		}
 		if r.Password != nil {
 			if err := policy.ValidatePassword(*r.Password); err != nil {
 				return 0, newError(ErrInvalid, "invalid_row", fmt.Sprintf("line %d: %v", r.Line, err))

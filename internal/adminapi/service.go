@@ -14,18 +14,88 @@ import (
 // Service carries out admin operations on an open store. It validates
 // every input before touching the store, so a refused request changes
 // nothing.
+//
+// A Service acts for one role (AdminRole unless WithRole says otherwise)
+// and refuses what the role may not do: with ErrForbidden for a request
+// the role can never make, and with the very answer of a missing record
+// for one that names something outside the role's scope.
 type Service struct {
 	store   *store.Store
 	actor   store.Actor
+	role    Role
+	lockout func() store.AttemptPolicy
 	now     func() time.Time
 	observe func(operation string, start time.Time, err error)
 }
 
-// NewService returns a Service over st that records actor in the audit
-// trail for every change.
+// DefaultLockout is the policy for wrong current passwords given to a
+// password change until WithLockout sets the daemon's.
+var DefaultLockout = store.AttemptPolicy{MaxFailures: 5, Lockout: 15 * time.Minute}
+
+// NewService returns a Service over st, acting as the administrator, that
+// records actor in the audit trail for every change.
 func NewService(st *store.Store, actor store.Actor) *Service {
-	return &Service{store: st, actor: actor, now: time.Now, observe: func(string, time.Time, error) {}}
+	return &Service{store: st, actor: actor, role: AdminRole, now: time.Now,
+		lockout: func() store.AttemptPolicy { return DefaultLockout },
+		observe: func(string, time.Time, error) {}}
 }
+
+// WithRole returns a copy of s that acts for role, for example the role of
+// the token one API request carries.
+func (s *Service) WithRole(role Role) *Service {
+	c := *s
+	c.role = role
+	return &c
+}
+
+// WithLockout returns a copy of s that counts wrong current passwords in a
+// password change by the policy lockout returns, the same as *11's.
+func (s *Service) WithLockout(lockout func() store.AttemptPolicy) *Service {
+	c := *s
+	c.lockout = lockout
+	return &c
+}
+
+// scope reads the hierarchy and returns the part of it s's role may see.
+// The administrator's needs no read.
+func (s *Service) scope() (scope, error) {
+	if s.role.Kind == KindAdmin {
+		return scope{role: s.role, all: true}, nil
+	}
+	h, err := timed(s, "hierarchy", s.store.Hierarchy)
+	if err != nil {
+		return scope{}, storeError("", err)
+	}
+	return newScope(s.role, h), nil
+}
+
+// extension validates id and checks that s's role may do what to it:
+// ErrForbidden when none of kinds is the role's kind, the answer for a
+// missing extension when it is outside the role's scope. It returns the
+// normalised id.
+func (s *Service) extension(id, what string, kinds ...string) (string, error) {
+	id, err := parseID(id)
+	if err != nil {
+		return "", err
+	}
+	sc, err := s.scope()
+	if err != nil {
+		return "", err
+	}
+	if err := sc.may(what, kinds...); err != nil {
+		return "", err
+	}
+	if !sc.extension(id) {
+		return "", missingExtension(id)
+	}
+	return id, nil
+}
+
+// Who may do what to an extension.
+var (
+	everyKind = []string{KindAdmin, KindSP, KindOrg, KindUser}
+	managers  = []string{KindAdmin, KindSP, KindOrg}
+)
 
 // WithObserver returns a copy of s that reports every store operation's
 // name, start and error to observe, for example to metrics.
@@ -53,9 +123,12 @@ func (s *Service) WithActor(actor store.Actor) *Service {
 
 // Set implements Admin.
 func (s *Service) Set(_ context.Context, id string, req SetRequest) (View, error) {
-	id, err := parseID(id)
+	id, err := s.extension(id, "change extensions", everyKind...)
 	if err != nil {
 		return View{}, err
+	}
+	if req.CurrentPassword != nil || s.role.Kind == KindUser {
+		return s.changePassword(id, req)
 	}
 	change := store.Settings{Protection: req.Protection, Voicemail: req.Voicemail}
 	if req.Password != nil {
@@ -81,7 +154,7 @@ func (s *Service) Block(_ context.Context, id string, until time.Time) (View, er
 	if until.IsZero() {
 		return s.setBlocked(id, true)
 	}
-	id, err := parseID(id)
+	id, err := s.extension(id, "block extensions", everyKind...)
 	if err != nil {
 		return View{}, err
 	}
@@ -94,7 +167,7 @@ func (s *Service) Block(_ context.Context, id string, until time.Time) (View, er
 
 // ResetAttempts implements Admin.
 func (s *Service) ResetAttempts(_ context.Context, id string) (View, error) {
-	id, err := parseID(id)
+	id, err := s.extension(id, "reset failed attempts", managers...)
 	if err != nil {
 		return View{}, err
 	}
@@ -107,7 +180,19 @@ func (s *Service) ResetAttempts(_ context.Context, id string) (View, error) {
 
 // Audit implements Admin.
 func (s *Service) Audit(_ context.Context, q AuditRequest) ([]store.AuditRecord, error) {
+	sc, err := s.scope()
+	if err != nil {
+		return nil, err
+	}
+	if err := sc.may("read the audit trail", managers...); err != nil {
+		return nil, err
+	}
 	query := store.AuditQuery{Since: q.Since, Limit: q.Limit}
+	if !sc.all {
+		// Changes to the hierarchy and tokens are the administrator's.
+		query.HideHierarchy = true
+		query.Match = func(r store.AuditRecord) bool { return sc.extension(r.Extension) }
+	}
 	if q.Extension != "" {
 		id, err := parseID(q.Extension)
 		if err != nil {
@@ -124,6 +209,9 @@ func (s *Service) Audit(_ context.Context, q AuditRequest) ([]store.AuditRecord,
 
 // DBStats implements Admin.
 func (s *Service) DBStats(_ context.Context) (StatsView, error) {
+	if err := s.adminOnly("read database statistics"); err != nil {
+		return StatsView{}, err
+	}
 	st, err := timed(s, "stats", func() (store.Stats, error) { return s.store.Stats(s.now()) })
 	if err != nil {
 		return StatsView{}, storeError("", err)
@@ -133,6 +221,9 @@ func (s *Service) DBStats(_ context.Context) (StatsView, error) {
 
 // DBCheck implements Admin.
 func (s *Service) DBCheck(_ context.Context) error {
+	if err := s.adminOnly("check the database"); err != nil {
+		return err
+	}
 	if _, err := timed(s, "check", func() (struct{}, error) { return struct{}{}, s.store.Check() }); err != nil {
 		return newError(ErrUnavailable, "check_failed", err.Error())
 	}
@@ -141,6 +232,9 @@ func (s *Service) DBCheck(_ context.Context) error {
 
 // DBBackup implements Admin.
 func (s *Service) DBBackup(_ context.Context, w io.Writer) (int64, error) {
+	if err := s.adminOnly("back up the database"); err != nil {
+		return 0, err
+	}
 	n, err := timed(s, "backup", func() (int64, error) { return s.store.Backup(w) })
 	if err != nil {
 		return n, storeError("", err)
@@ -154,7 +248,7 @@ func (s *Service) Unblock(_ context.Context, id string) (View, error) {
 }
 
 func (s *Service) setBlocked(id string, blocked bool) (View, error) {
-	id, err := parseID(id)
+	id, err := s.extension(id, "block or unblock extensions", everyKind...)
 	if err != nil {
 		return View{}, err
 	}
@@ -167,7 +261,7 @@ func (s *Service) setBlocked(id string, blocked bool) (View, error) {
 
 // Show implements Admin.
 func (s *Service) Show(_ context.Context, id string) (View, error) {
-	id, err := parseID(id)
+	id, err := s.extension(id, "see extensions", everyKind...)
 	if err != nil {
 		return View{}, err
 	}
@@ -180,21 +274,27 @@ func (s *Service) Show(_ context.Context, id string) (View, error) {
 
 // List implements Admin.
 func (s *Service) List(_ context.Context) ([]View, error) {
+	sc, err := s.scope()
+	if err != nil {
+		return nil, err
+	}
 	exts, err := timed(s, "list", s.store.List)
 	if err != nil {
 		return nil, storeError("", err)
 	}
 	now := s.now()
-	views := make([]View, len(exts))
-	for i, e := range exts {
-		views[i] = viewOf(e, now)
+	views := make([]View, 0, len(exts))
+	for _, e := range exts {
+		if sc.extension(e.ID) {
+			views = append(views, viewOf(e, now))
+		}
 	}
 	return views, nil
 }
 
 // Delete implements Admin.
 func (s *Service) Delete(_ context.Context, id string) error {
-	id, err := parseID(id)
+	id, err := s.extension(id, "delete extensions", managers...)
 	if err != nil {
 		return err
 	}
@@ -203,6 +303,78 @@ func (s *Service) Delete(_ context.Context, id string) error {
 		return storeError(id, err)
 	}
 	return nil
+}
+
+// adminOnly refuses, with ErrForbidden, any role but the administrator's.
+func (s *Service) adminOnly(what string) error {
+	return scope{role: s.role}.may(what, KindAdmin)
+}
+
+// changePassword is the password change that gives the current password,
+// the only change a user may make. Wrong current passwords count towards
+// the *11 lockout.
+func (s *Service) changePassword(id string, req SetRequest) (View, error) {
+	switch {
+	case req.Protection != nil || req.Voicemail != nil:
+		if s.role.Kind == KindUser {
+			return View{}, newError(ErrForbidden, "forbidden",
+				"a user token may only change the password, giving the current one")
+		}
+		return View{}, newError(ErrInvalid, "invalid_body",
+			"current_password goes with password alone; change the other settings separately")
+	case req.CurrentPassword == nil:
+		return View{}, newError(ErrInvalid, "current_password_required",
+			"give the current password (current_password) with the new one")
+	case req.Password == nil:
+		return View{}, newError(ErrInvalid, "password_required", "give the new password (password)")
+	}
+	if err := policy.ValidatePassword(*req.Password); err != nil {
+		return View{}, newError(ErrInvalid, "invalid_password", err.Error())
+	}
+
+	ext, err := timed(s, "get", func() (store.Extension, error) { return s.store.Get(id) })
+	if err != nil {
+		return View{}, storeError(id, err)
+	}
+	if !ext.PasswordSet() {
+		return View{}, newError(ErrInvalid, "password_not_set",
+			fmt.Sprintf("extension %s has no password to change", id))
+	}
+	if ext.LockedOut(s.now()) {
+		return View{}, lockedOut(ext)
+	}
+	ok := store.CheckPassword(ext.PasswordHash, *req.CurrentPassword)
+	var newHash []byte
+	if ok {
+		if newHash, err = store.HashPassword(*req.Password); err != nil {
+			return View{}, newError(ErrUnavailable, "internal", "hash password: "+err.Error())
+		}
+	}
+
+	// The result is in the new state: a lockout this or another attempt
+	// started, or the new password.
+	ext, err = timed(s, "change_password", func() (store.Extension, error) {
+		e, _, err := s.store.ChangePassword(id, ext.PasswordHash, ok, newHash, s.lockout(), s.actor)
+		return e, err
+	})
+	switch {
+	case errors.Is(err, store.ErrStalePassword):
+		return View{}, newError(ErrConflict, "password_changed",
+			"the password changed while it was being checked; try again")
+	case err != nil:
+		return View{}, storeError(id, err)
+	case ext.LockedOut(s.now()):
+		return View{}, lockedOut(ext)
+	case !ok:
+		return View{}, newError(ErrForbidden, "wrong_password", "the current password is wrong")
+	}
+	return viewOf(ext, s.now()), nil
+}
+
+func lockedOut(ext store.Extension) *Error {
+	return newError(ErrForbidden, "locked_out", fmt.Sprintf(
+		"too many wrong passwords: extension %s is locked until %s", ext.ID,
+		ext.LockedOutUntil.UTC().Format(time.RFC3339)))
 }
 
 func parseID(id string) (string, error) {
@@ -218,7 +390,7 @@ func parseID(id string) (string, error) {
 func storeError(id string, err error) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return newError(ErrNotFound, "not_found", fmt.Sprintf("extension %s does not exist", id))
+		return missingExtension(id)
 	case errors.Is(err, store.ErrNoPassword):
 		return newError(ErrInvalid, "password_required",
 			fmt.Sprintf("extension %s has no password: set one with --password-stdin before switching protection on", id))
