@@ -50,6 +50,7 @@ type daemon struct {
 	t        *testing.T
 	cmd      *exec.Cmd
 	db       string
+	token    string // the first admin token's file, which the daemon writes
 	eslAddr  string
 	httpAddr string
 	log      *syncBuffer
@@ -82,7 +83,8 @@ var startedLine = regexp.MustCompile(`msg="phonelock started".* esl_addr=(\S+) h
 func startDaemon(t *testing.T, db string, args ...string) *daemon {
 	t.Helper()
 	all := append([]string{"serve", "--db", db, "--esl-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"}, args...)
-	d := &daemon{t: t, db: db, log: &syncBuffer{}, exited: make(chan struct{})}
+	d := &daemon{t: t, db: db, token: strings.TrimSuffix(db, ".db") + ".token",
+		log: &syncBuffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(binary, all...)
 	d.cmd.Stderr = d.log
 	d.cmd.Stdout = d.log
@@ -158,9 +160,20 @@ func transcript(res *fakefs.Result) string {
 	return string(res.Transcript)
 }
 
-// admin runs "phonelock admin --server URL args..." with stdin.
+// admin runs "phonelock admin --server URL args..." with stdin and the
+// first admin token.
 func (d *daemon) admin(stdin string, args ...string) (stdout, stderr string, code int) {
-	return runAdmin(d.t, stdin, append([]string{"--server", "http://" + d.httpAddr}, args...)...)
+	return runAdmin(d.t, stdin, append([]string{"--server", "http://" + d.httpAddr, "--token-file", d.token}, args...)...)
+}
+
+// adminToken returns the secret of the first admin token.
+func (d *daemon) adminToken() string {
+	d.t.Helper()
+	data, err := os.ReadFile(d.token)
+	if err != nil {
+		d.t.Fatalf("read the first admin token: %v", err)
+	}
+	return strings.TrimSpace(string(data))
 }
 
 // mustAdmin runs an admin command that must succeed.
