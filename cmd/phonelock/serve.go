@@ -141,12 +141,18 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, level *slog.
 }
 
 // warnIfExposed logs a warning for each listener outside loopback: the
-// event socket and the admin API trust whoever reaches them.
-func warnIfExposed(log *slog.Logger, addrs ...net.Addr) {
-	for _, a := range addrs {
-		if tcp, ok := a.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
-			log.Warn("listening beyond loopback: anyone who reaches this address can use it", "addr", a.String())
-		}
+// event socket trusts whoever reaches it, and the admin API's tokens
+// travel in clear over plain HTTP.
+func warnIfExposed(log *slog.Logger, esl, http net.Addr) {
+	exposed := func(a net.Addr) bool {
+		tcp, ok := a.(*net.TCPAddr)
+		return ok && !tcp.IP.IsLoopback()
+	}
+	if exposed(esl) {
+		log.Warn("event socket listening beyond loopback: whoever reaches it can pose as FreeSWITCH, try *11 passwords and learn block states", "addr", esl.String())
+	}
+	if exposed(http) {
+		log.Warn("admin API listening beyond loopback: it is plain HTTP, so tokens travel in clear; put a TLS proxy in front", "addr", http.String())
 	}
 }
 
