@@ -109,3 +109,18 @@ func newKindError(sentinel error, format string, args ...any) error {
 func notFound(kind, id string) error {
 	return newKindError(ErrNotFound, "%s %s not found", kind, id)
 }
+
+// Refused reports whether err is the store declining a request because of
+// what it asks or of the state it finds (a missing or existing record, a
+// malformed id, a stale password, protection off, a bad time or token),
+// rather than failing to read or write the database. Refusals are answers;
+// only the other errors are failures worth an alert.
+func Refused(err error) bool {
+	for _, refusal := range []error{ErrNotFound, ErrNoPassword, ErrProtectionOff, ErrStalePassword,
+		ErrInvalidID, ErrExists, ErrInUse, ErrUnauthorized, ErrInvalidTime} {
+		if errors.Is(err, refusal) {
+			return true
+		}
+	}
+	return false
+}

@@ -206,11 +206,10 @@ var errUnauthorized = newError(ErrUnauthorized, "unauthorized",
 func (s *Service) Authenticate(secret string) (Principal, error) {
 	start := s.now()
 	tok, err := s.store.Authenticate(secret, start)
+	s.observe("authenticate", start, err)
 	if errors.Is(err, store.ErrUnauthorized) {
-		s.observe("authenticate", start, nil) // the store did its job
 		return Principal{}, errUnauthorized
 	}
-	s.observe("authenticate", start, err)
 	if err != nil {
 		return Principal{}, storeError("", err)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/phonelock/phonelock/store"
 )
 
 // Call outcomes, the values of the outcome label of phonelock_calls_total.
@@ -92,7 +94,7 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 		}, []string{"operation"}),
 		StoreErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "phonelock_store_errors_total",
-			Help: "Store operations that failed, by operation.",
+			Help: "Store operations that failed to read or write the database, by operation.",
 		}, []string{"operation"}),
 		AdminRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "phonelock_admin_requests_total",
@@ -114,10 +116,13 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 	return m
 }
 
-// ObserveStore records one store operation that started at start.
+// ObserveStore records one store operation that started at start. An error
+// counts as a store error unless it is a refusal (see store.Refused): a
+// missing extension or a taken id is an answer, not a failing database, and
+// must not raise the store alert.
 func (m *Metrics) ObserveStore(operation string, start time.Time, err error) {
 	m.StoreDuration.WithLabelValues(operation).Observe(time.Since(start).Seconds())
-	if err != nil {
+	if err != nil && !store.Refused(err) {
 		m.StoreErrors.WithLabelValues(operation).Inc()
 	}
 }
