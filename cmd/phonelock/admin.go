@@ -138,7 +138,7 @@ func parseAdmin(args []string, getenv func(string) string) (*adminCmd, error) {
 	global.SetOutput(io.Discard)
 	global.StringVar(&cmd.db, "db", "", "database `file` (daemon stopped)")
 	global.StringVar(&cmd.server, "server", "", "daemon `URL` (daemon running)")
-	global.DurationVar(&cmd.timeout, "timeout", 0, "give up after this long (default 10s, 10m for imports)")
+	global.DurationVar(&cmd.timeout, "timeout", 0, "give up after this long (default 10s, 11m for imports)")
 	global.StringVar(&cmd.tokenFile, "token-file", "", "`file` holding the API token (daemon running)")
 	if err := global.Parse(args); err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func parseAdmin(args []string, getenv func(string) string) (*adminCmd, error) {
 	if cmd.timeout == 0 {
 		cmd.timeout = 10 * time.Second
 		if cmd.verb == "ext import" {
-			cmd.timeout = 10 * time.Minute // bcrypt costs tens of milliseconds a password
+			cmd.timeout = adminapi.ImportTimeout + time.Minute // bcrypt costs tens of milliseconds a password
 		}
 	}
 	if cmd.verb == "db compact" && cmd.db == "" {

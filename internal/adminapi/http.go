@@ -3,6 +3,7 @@ package adminapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -41,7 +42,7 @@ func Register(mux *http.ServeMux, svc *Service, log *slog.Logger, m *metrics.Met
 	h.handle(mux, "POST /api/v1/extensions/{id}/unblock", h.unblock)
 	h.handle(mux, "DELETE /api/v1/extensions/{id}", h.delete)
 	h.handle(mux, "POST /api/v1/extensions/{id}/reset-attempts", h.resetAttempts)
-	h.handle(mux, "POST /api/v1/import", h.importRows)
+	h.handleLong(mux, "POST /api/v1/import", importRequest, h.importRows)
 	h.handle(mux, "GET /api/v1/audit", h.audit)
 	h.handle(mux, "GET /api/v1/db/stats", h.dbStats)
 	h.handle(mux, "POST /api/v1/db/check", h.dbCheck)
@@ -87,8 +88,25 @@ type handler struct {
 type apiFunc func(r *http.Request, svc *Service) (int, any, error)
 
 func (h *handler) handle(mux *http.ServeMux, pattern string, fn apiFunc) {
+	h.handleLong(mux, pattern, nil, fn)
+}
+
+// longRequest is how long an authorized request of a long route may take
+// to send its body and to be answered, beyond the server's timeouts.
+type longRequest struct{ read, write time.Duration }
+
+// importRequest is an import's: up to 64 MiB of rows, then hashing their
+// passwords for up to ImportTimeout.
+var importRequest = &longRequest{read: time.Minute, write: ImportTimeout + time.Minute}
+
+// handleLong is handle for a route whose requests, once authorized, get
+// the time long gives (none when nil) instead of the server's timeouts.
+func (h *handler) handleLong(mux *http.ServeMux, pattern string, long *longRequest, fn apiFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		svc, who, err := h.authorize(r)
+		if err == nil && long != nil {
+			err = long.extend(w)
+		}
 		status, body := 0, any(nil)
 		if err == nil {
 			status, body, err = fn(r, svc)
@@ -103,6 +121,17 @@ func (h *handler) handle(mux *http.ServeMux, pattern string, fn apiFunc) {
 		}
 		writeJSON(w, status, body)
 	})
+}
+
+// extend moves the connection's deadlines to the long request's.
+func (l *longRequest) extend(w http.ResponseWriter) error {
+	rc, now := http.NewResponseController(w), time.Now()
+	for _, err := range []error{rc.SetReadDeadline(now.Add(l.read)), rc.SetWriteDeadline(now.Add(l.write))} {
+		if err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return fmt.Errorf("extend the request's deadlines: %w", err)
+		}
+	}
+	return nil
 }
 
 // authorize checks that r may be served at all: it must not come from a

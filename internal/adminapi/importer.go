@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
+	"time"
 
 	"github.com/phonelock/phonelock/policy"
 	"github.com/phonelock/phonelock/store"
@@ -36,10 +36,16 @@ type ImportResult struct {
 // maxImportRows bounds one import.
 const maxImportRows = 100000
 
+// ImportTimeout bounds one import, most of it hashing passwords: at tens
+// of milliseconds each, 100,000 passwords take minutes even on several
+// CPUs. The admin command waits as long.
+const ImportTimeout = 10 * time.Minute
+
 // Import implements Admin: every row is checked, the passwords hashed (in
 // parallel: bcrypt takes tens of milliseconds each), then all rows are
-// written in one transaction, or none when any row is bad.
-func (s *Service) Import(_ context.Context, rows []ImportRow) (int, error) {
+// written in one transaction, or none when any row is bad. An import that
+// outlasts ImportTimeout, or whose client goes away, writes nothing.
+func (s *Service) Import(ctx context.Context, rows []ImportRow) (int, error) {
 	if len(rows) > maxImportRows {
 		return 0, newError(ErrInvalid, "too_many_rows", fmt.Sprintf("at most %d rows in one import", maxImportRows))
 	}
@@ -63,8 +69,10 @@ func (s *Service) Import(_ context.Context, rows []ImportRow) (int, error) {
 		}
 		out[i] = store.ImportRow{Line: r.Line, ID: r.Extension, Protection: r.Protection, Voicemail: r.Voicemail, Blocked: r.Blocked}
 	}
-	if err := hashAll(rows, out); err != nil {
-		return 0, newError(ErrUnavailable, "internal", "hash passwords: "+err.Error())
+	ctx, cancel := context.WithTimeout(ctx, ImportTimeout)
+	defer cancel()
+	if err := s.hashAll(ctx, rows, out); err != nil {
+		return 0, err
 	}
 
 	n, err := timed(s, "import", func() (int, error) { return s.store.Import(out, s.actor) })
@@ -78,40 +86,45 @@ func (s *Service) Import(_ context.Context, rows []ImportRow) (int, error) {
 	return n, nil
 }
 
-// hashAll hashes the rows' passwords into out, one worker per CPU.
-func hashAll(rows []ImportRow, out []store.ImportRow) error {
+// hashAll hashes the rows' passwords into out, as many at once as
+// password work allows (one per CPU), and stops at the first error or when
+// ctx ends.
+func (s *Service) hashAll(ctx context.Context, rows []ImportRow, out []store.ImportRow) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	next := make(chan int)
-	errs := make(chan error, 1)
 	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range cap(s.passwords.cpus) {
+		wg.Go(func() {
 			for i := range next {
-				hash, err := store.HashPassword(*rows[i].Password)
+				hash, err := s.passwords.hash(ctx, *rows[i].Password)
 				if err != nil {
-					select {
-					case errs <- err:
-					default:
-					}
-					continue
+					cancel(err)
+					return
 				}
 				out[i].PasswordHash = hash
 			}
-		}()
+		})
 	}
+feed:
 	for i := range rows {
-		if rows[i].Password != nil {
-			next <- i
+		if rows[i].Password == nil {
+			continue
+		}
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
 		}
 	}
 	close(next)
 	wg.Wait()
-
-	select {
-	case err := <-errs:
+	if err := context.Cause(ctx); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return newError(ErrUnavailable, "timeout",
+				fmt.Sprintf("hashing the passwords took more than %s (nothing was imported)", ImportTimeout))
+		}
 		return err
-	default:
-		return nil
 	}
+	return nil
 }

@@ -24,8 +24,10 @@ type Service struct {
 	actor   store.Actor
 	role    Role
 	lockout func() store.AttemptPolicy
-	now     func() time.Time
-	observe func(operation string, start time.Time, err error)
+	// passwords is shared by every copy: it rations bcrypt work.
+	passwords *passwordWork
+	now       func() time.Time
+	observe   func(operation string, start time.Time, err error)
 }
 
 // DefaultLockout is the policy for wrong current passwords given to a
@@ -36,8 +38,9 @@ var DefaultLockout = store.AttemptPolicy{MaxFailures: 5, Lockout: 15 * time.Minu
 // records actor in the audit trail for every change.
 func NewService(st *store.Store, actor store.Actor) *Service {
 	return &Service{store: st, actor: actor, role: AdminRole, now: time.Now,
-		lockout: func() store.AttemptPolicy { return DefaultLockout },
-		observe: func(string, time.Time, error) {}}
+		lockout:   func() store.AttemptPolicy { return DefaultLockout },
+		passwords: newPasswordWork(),
+		observe:   func(string, time.Time, error) {}}
 }
 
 // WithRole returns a copy of s that acts for role, for example the role of
@@ -122,24 +125,24 @@ func (s *Service) WithActor(actor store.Actor) *Service {
 }
 
 // Set implements Admin.
-func (s *Service) Set(_ context.Context, id string, req SetRequest) (View, error) {
+func (s *Service) Set(ctx context.Context, id string, req SetRequest) (View, error) {
 	id, err := s.extension(id, "change extensions", everyKind...)
 	if err != nil {
 		return View{}, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, passwordWait)
+	defer cancel()
 	if req.CurrentPassword != nil || s.role.Kind == KindUser {
-		return s.changePassword(id, req)
+		return s.changePassword(ctx, id, req)
 	}
 	change := store.Settings{Protection: req.Protection, Voicemail: req.Voicemail}
 	if req.Password != nil {
 		if err := policy.ValidatePassword(*req.Password); err != nil {
 			return View{}, newError(ErrInvalid, "invalid_password", err.Error())
 		}
-		hash, err := store.HashPassword(*req.Password)
-		if err != nil {
-			return View{}, newError(ErrUnavailable, "internal", "hash password: "+err.Error())
+		if change.PasswordHash, err = s.passwords.hash(ctx, *req.Password); err != nil {
+			return View{}, err
 		}
-		change.PasswordHash = hash
 	}
 
 	ext, err := timed(s, "set", func() (store.Extension, error) { return s.store.Set(id, change, s.actor) })
@@ -312,8 +315,10 @@ func (s *Service) adminOnly(what string) error {
 
 // changePassword is the password change that gives the current password,
 // the only change a user may make. Wrong current passwords count towards
-// the *11 lockout.
-func (s *Service) changePassword(id string, req SetRequest) (View, error) {
+// the *11 lockout. One extension's current password is checked by one
+// request at a time, and a right one takes as long as a wrong one, so
+// concurrent guesses learn nothing the lockout does not allow.
+func (s *Service) changePassword(ctx context.Context, id string, req SetRequest) (View, error) {
 	switch {
 	case req.Protection != nil || req.Voicemail != nil:
 		if s.role.Kind == KindUser {
@@ -332,6 +337,14 @@ func (s *Service) changePassword(id string, req SetRequest) (View, error) {
 		return View{}, newError(ErrInvalid, "invalid_password", err.Error())
 	}
 
+	release, err := s.passwords.extension(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	defer release()
+
+	// Read after taking the turn: the guesses queued before this one may
+	// have started a lockout.
 	ext, err := timed(s, "get", func() (store.Extension, error) { return s.store.Get(id) })
 	if err != nil {
 		return View{}, storeError(id, err)
@@ -343,12 +356,18 @@ func (s *Service) changePassword(id string, req SetRequest) (View, error) {
 	if ext.LockedOut(s.now()) {
 		return View{}, lockedOut(ext)
 	}
-	ok := store.CheckPassword(ext.PasswordHash, *req.CurrentPassword)
-	var newHash []byte
-	if ok {
-		if newHash, err = store.HashPassword(*req.Password); err != nil {
-			return View{}, newError(ErrUnavailable, "internal", "hash password: "+err.Error())
-		}
+	// The new password is hashed whatever the answer, so that a right
+	// current password does not take longer than a wrong one.
+	newHash, err := s.passwords.hash(ctx, *req.Password)
+	if err != nil {
+		return View{}, err
+	}
+	ok, err := s.passwords.check(ctx, ext.PasswordHash, *req.CurrentPassword)
+	if err != nil {
+		return View{}, err
+	}
+	if !ok {
+		newHash = nil
 	}
 
 	// The result is in the new state: a lockout this or another attempt

@@ -1,0 +1,114 @@
+package adminapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/phonelock/phonelock/store"
+)
+
+// passwordWait bounds how long a request waits for its turn at password
+// work before it is told the daemon is busy.
+const passwordWait = 10 * time.Second
+
+// passwordWork rations the API's bcrypt work, tens of milliseconds of CPU
+// a password. At most one password is being checked for an extension at a
+// time, so concurrent guesses at a current password queue up and meet the
+// lockout the first ones start instead of all being checked at once; and
+// at most one hash or check per CPU runs at a time, so a flood of requests
+// queues rather than taking the CPUs the calls need. The phone's *11 does
+// not go through it: it has its own pace, a human's.
+type passwordWork struct {
+	cpus chan struct{}
+
+	mu      sync.Mutex
+	checked map[string]*extensionTurn
+}
+
+// extensionTurn is the turn at checking one extension's password; waiters
+// counts who holds or waits for it, so the last one removes it.
+type extensionTurn struct {
+	held    chan struct{}
+	waiters int
+}
+
+func newPasswordWork() *passwordWork {
+	return &passwordWork{cpus: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		checked: map[string]*extensionTurn{}}
+}
+
+// errBusy is the answer of a request that waited passwordWait in vain.
+var errBusy = newError(ErrUnavailable, "busy", "too much password work queued; try again shortly")
+
+// extension waits for the turn at checking id's password, at most until
+// ctx ends, and returns the function that gives it back.
+func (w *passwordWork) extension(ctx context.Context, id string) (release func(), err error) {
+	w.mu.Lock()
+	turn := w.checked[id]
+	if turn == nil {
+		turn = &extensionTurn{held: make(chan struct{}, 1)}
+		w.checked[id] = turn
+	}
+	turn.waiters++
+	w.mu.Unlock()
+
+	leave := func() {
+		w.mu.Lock()
+		if turn.waiters--; turn.waiters == 0 {
+			delete(w.checked, id)
+		}
+		w.mu.Unlock()
+	}
+	select {
+	case turn.held <- struct{}{}:
+		return func() { <-turn.held; leave() }, nil
+	case <-ctx.Done():
+		leave()
+		return nil, waitError(ctx)
+	}
+}
+
+// hash returns password's bcrypt hash, computed in a CPU's turn.
+func (w *passwordWork) hash(ctx context.Context, password string) ([]byte, error) {
+	if err := w.cpu(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-w.cpus }()
+	hash, err := store.HashPassword(password)
+	if err != nil {
+		return nil, newError(ErrUnavailable, "internal", err.Error())
+	}
+	return hash, nil
+}
+
+// check reports whether password matches hash, checked in a CPU's turn.
+func (w *passwordWork) check(ctx context.Context, hash []byte, password string) (bool, error) {
+	if err := w.cpu(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-w.cpus }()
+	return store.CheckPassword(hash, password), nil
+}
+
+func (w *passwordWork) cpu(ctx context.Context) error {
+	select {
+	case w.cpus <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return waitError(ctx)
+	}
+}
+
+// waitError is the answer of a request whose wait for password work ended
+// with ctx: busy when the wait ran out, the context's error when the
+// client went away.
+func waitError(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return errBusy
+	}
+	return fmt.Errorf("waiting for password work: %w", ctx.Err())
+}
