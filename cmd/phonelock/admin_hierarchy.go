@@ -184,7 +184,12 @@ func (c *adminCmd) createToken(ctx context.Context, a adminapi.Admin, w io.Write
 		}
 		return writeIndentedJSON(w, tok)
 	case out != nil:
-		fmt.Fprintf(w, "created token %s (%s, role %s); its secret is in %s\n", tok.Token.ID, tok.Token.Name, tok.Token.Role, n.out)
+		expiry := ""
+		if !tok.Token.ExpiresAt.IsZero() {
+			expiry = ", expires at " + tok.Token.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "created token %s (%s, role %s%s); its secret is in %s\n",
+			tok.Token.ID, tok.Token.Name, tok.Token.Role, expiry, n.out)
 	default:
 		fmt.Fprintln(w, tok.Secret)
 	}

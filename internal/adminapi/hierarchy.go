@@ -3,6 +3,7 @@ package adminapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/phonelock/phonelock/store"
@@ -149,7 +150,10 @@ func (s *Service) Tokens(context.Context) ([]store.Token, error) {
 }
 
 // CreateToken makes a token for a role in the requester's scope: at or
-// below its own place in the hierarchy.
+// below its own place in the hierarchy. A token made by one that expires
+// expires no later: without an expiry of its own it gets its maker's, and
+// a later one is refused, so that a short-lived token cannot make itself
+// a lasting one.
 func (s *Service) CreateToken(_ context.Context, req TokenRequest) (NewToken, error) {
 	sc, err := s.scope()
 	if err != nil {
@@ -172,6 +176,16 @@ func (s *Service) CreateToken(_ context.Context, req TokenRequest) (NewToken, er
 	var expires time.Time
 	if req.ExpiresAt != nil {
 		expires = *req.ExpiresAt
+	}
+	if !s.expires.IsZero() {
+		switch {
+		case expires.IsZero():
+			expires = s.expires
+		case expires.After(s.expires):
+			return NewToken{}, newError(ErrForbidden, "forbidden", fmt.Sprintf(
+				"a token may not outlive the token that creates it, which expires at %s",
+				s.expires.UTC().Format(time.RFC3339)))
+		}
 	}
 
 	out, err := timed(s, "token_create", func() (NewToken, error) {

@@ -146,7 +146,7 @@ func (h *handler) authorize(r *http.Request) (*Service, Principal, error) {
 	if err != nil {
 		return nil, Principal{}, err
 	}
-	svc := h.svc.WithRole(who.Role).WithActor(store.Actor{Name: who.Name, Source: "api", Addr: r.RemoteAddr})
+	svc := h.svc.WithPrincipal(who).WithActor(store.Actor{Name: who.Name, Source: "api", Addr: r.RemoteAddr})
 	return svc, who, nil
 }
 

@@ -203,3 +203,43 @@ func TestHandler_refusesBrowsers(t *testing.T) {
 		t.Error("a refused request blocked the extension")
 	}
 }
+
+// TestHandler_tokensDoNotOutliveTheirMaker: a token made with an expiring
+// token expires with it at the latest, so a short-lived token cannot make
+// itself a lasting one.
+func TestHandler_tokensDoNotOutliveTheirMaker(t *testing.T) {
+	srv := newServer(t)
+	st := srv.svc.store
+	ends := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	_, short, err := st.CreateToken("short", "admin", ends, store.Actor{Name: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := srv.URL + "/api/v1/tokens"
+	at := func(d time.Duration) string { return ends.Add(d).Format(time.RFC3339) }
+
+	status, body := do(t, short, "POST", tokens, `{"name":"inherits","role":"admin"}`)
+	if status != 201 || !strings.Contains(body, `"expires_at": "`+at(0)+`"`) {
+		t.Errorf("no expiry asked: %d %s; want 201 expiring at %s", status, body, at(0))
+	}
+	status, body = do(t, short, "POST", tokens, `{"name":"sooner","role":"admin","expires_at":"`+at(-time.Minute)+`"}`)
+	if status != 201 || !strings.Contains(body, `"expires_at": "`+at(-time.Minute)+`"`) {
+		t.Errorf("a sooner expiry: %d %s; want 201 expiring at %s", status, body, at(-time.Minute))
+	}
+	before, err := st.Tokens()
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body = do(t, short, "POST", tokens, `{"name":"later","role":"admin","expires_at":"`+at(time.Minute)+`"}`)
+	if status != 403 || !strings.Contains(body, `"forbidden"`) || !strings.Contains(body, "outlive") {
+		t.Errorf("a later expiry: %d %s; want 403 forbidden", status, body)
+	}
+	if after, err := st.Tokens(); err != nil || len(after) != len(before) {
+		t.Errorf("the refused request made a token: %d tokens before, %d after (%v)", len(before), len(after), err)
+	}
+	// A token that never expires may make one that never expires.
+	status, body = do(t, srv.token, "POST", tokens, `{"name":"lasting","role":"admin"}`)
+	if status != 201 || strings.Contains(body, "expires_at") {
+		t.Errorf("from a lasting token: %d %s; want 201 without expiry", status, body)
+	}
+}

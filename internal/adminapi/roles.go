@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/phonelock/phonelock/store"
 )
@@ -191,9 +192,10 @@ func (r *Role) UnmarshalText(text []byte) error {
 
 // Principal is who sent an API request: the token it carried.
 type Principal struct {
-	TokenID string `json:"token_id"`
-	Name    string `json:"name"`
-	Role    Role   `json:"role"`
+	TokenID   string    `json:"token_id"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // errUnauthorized is the answer for every request without a valid token,
@@ -217,5 +219,5 @@ func (s *Service) Authenticate(secret string) (Principal, error) {
 	if err != nil {
 		return Principal{}, errUnauthorized
 	}
-	return Principal{TokenID: tok.ID, Name: tok.Name, Role: role}, nil
+	return Principal{TokenID: tok.ID, Name: tok.Name, Role: role, ExpiresAt: tok.ExpiresAt}, nil
 }

@@ -20,9 +20,12 @@ import (
 // the role can never make, and with the very answer of a missing record
 // for one that names something outside the role's scope.
 type Service struct {
-	store   *store.Store
-	actor   store.Actor
-	role    Role
+	store *store.Store
+	actor store.Actor
+	role  Role
+	// expires is when the requesting token stops working, zero for never:
+	// no token it creates may outlive it.
+	expires time.Time
 	lockout func() store.AttemptPolicy
 	// passwords is shared by every copy: it rations bcrypt work.
 	passwords *passwordWork
@@ -43,12 +46,19 @@ func NewService(st *store.Store, actor store.Actor) *Service {
 		observe:   func(string, time.Time, error) {}}
 }
 
-// WithRole returns a copy of s that acts for role, for example the role of
-// the token one API request carries.
+// WithRole returns a copy of s that acts for role.
 func (s *Service) WithRole(role Role) *Service {
 	c := *s
 	c.role = role
 	return &c
+}
+
+// WithPrincipal returns a copy of s that acts for the token one API
+// request carries: with its role, and creating no token that outlives it.
+func (s *Service) WithPrincipal(p Principal) *Service {
+	c := s.WithRole(p.Role)
+	c.expires = p.ExpiresAt
+	return c
 }
 
 // WithLockout returns a copy of s that counts wrong current passwords in a
