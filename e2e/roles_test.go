@@ -42,17 +42,17 @@ func newRoleFixture(t *testing.T) *roleFixture {
 		{"org", "add", "org1", "--sp", "sp1", "--domain", "a.example"},
 		{"org", "add", "org2", "--sp", "sp2", "--domain", "b.example"},
 		{"org", "add", "orgx", "--sp", "sp1", "--domain", "x.example"},
-		{"user", "add", "u1", "--org", "org1", "--ext", extA},
-		{"user", "add", "v1", "--org", "org1", "--ext", "101@a.example"},
-		{"user", "add", "u2", "--org", "org2", "--ext", extB},
-		{"user", "add", "v2", "--org", "org2"},
+		{"user", "add", "u1@org1", "--ext", extA},
+		{"user", "add", "v1@org1", "--ext", "101@a.example"},
+		{"user", "add", "u2@org2", "--ext", extB},
+		{"user", "add", "v2@org2"},
 	} {
 		d.mustAdmin("", args...)
 	}
 	for ext := range fixtureExts {
 		f.restoreExt(t, ext)
 	}
-	for _, role := range []string{"sp:sp1", "org:org1", "user:u1"} {
+	for _, role := range []string{"sp:sp1", "org:org1", "user:u1@org1"} {
 		f.tokens[role] = f.createToken(t, role, role+" token")
 	}
 	return f
@@ -179,7 +179,7 @@ func TestRoles_matrix(t *testing.T) {
 	base := f.snapshot(t)
 
 	var cases []matrixCase
-	for _, role := range []string{"admin", "sp:sp1", "org:org1", "user:u1"} {
+	for _, role := range []string{"admin", "sp:sp1", "org:org1", "user:u1@org1"} {
 		cases = append(cases, extensionCases(role)...)
 		cases = append(cases, hierarchyCases(role)...)
 		cases = append(cases, tokenCases(role)...)
@@ -201,6 +201,14 @@ func TestRoles_matrix(t *testing.T) {
 			}
 			if c.code != "" && !strings.Contains(answer, `"code": "`+c.code+`"`) {
 				t.Errorf("answer %s; want code %q", answer, c.code)
+			}
+			if status == http.StatusNotFound || status == http.StatusForbidden {
+				// The same request about things that do not exist must get
+				// the very same answer, but for the names.
+				tStatus, tAnswer := f.api(t, f.tokens[c.role], c.method, toMissing.Replace(path), toMissing.Replace(c.body))
+				if tStatus != status || fromMissing.Replace(tAnswer) != answer {
+					t.Errorf("answer %d %s; about things that do not exist: %d %s", status, answer, tStatus, tAnswer)
+				}
 			}
 			after := f.snapshot(t)
 			switch {
@@ -227,10 +235,19 @@ func TestRoles_matrix(t *testing.T) {
 	}
 }
 
+// toMissing renames everything outside the scope of the roles but the
+// admin's to things that do not exist; fromMissing names them back.
+var (
+	toMissing = strings.NewReplacer("u2@org2", "u9@org9", "v2@org2", "v9@org9", "org2", "org9", "sp2", "sp9",
+		extB, "299@b.example", extC, "399@c.example")
+	fromMissing = strings.NewReplacer("u9@org9", "u2@org2", "v9@org9", "v2@org2", "org9", "org2", "sp9", "sp2",
+		"299@b.example", extB, "399@c.example", extC)
+)
+
 // by returns the status the role gets: admin, sp and org get manager,
 // the user gets user.
 func by(role string, manager, user int) int {
-	if role == "user:u1" {
+	if role == "user:u1@org1" {
 		return user
 	}
 	return manager
@@ -243,7 +260,7 @@ func restore(ext string) func(*testing.T, *roleFixture, string) {
 // extensionCases are the extension routes: on extA, in every role's scope,
 // and on extB and extC, outside every role's but the admin's.
 func extensionCases(role string) []matrixCase {
-	user := role == "user:u1"
+	user := role == "user:u1@org1"
 	var cases []matrixCase
 	for _, ext := range []string{extA, extB, extC} {
 		p := "/api/v1/extensions/" + ext
@@ -362,8 +379,8 @@ func hierarchyCases(role string) []matrixCase {
 		"/api/v1/service-providers": map[string][]string{"admin": {"sp1", "sp2", "spx"}, "sp:sp1": {"sp1"}}[role],
 		"/api/v1/organizations": map[string][]string{"admin": {"org1", "org2", "orgx"},
 			"sp:sp1": {"org1", "orgx"}, "org:org1": {"org1"}}[role],
-		"/api/v1/users": map[string][]string{"admin": {"u1", "u2", "v1", "v2"},
-			"sp:sp1": {"u1", "v1"}, "org:org1": {"u1", "v1"}}[role],
+		"/api/v1/users": map[string][]string{"admin": {"u1@org1", "u2@org2", "v1@org1", "v2@org2"},
+			"sp:sp1": {"u1@org1", "v1@org1"}, "org:org1": {"u1@org1", "v1@org1"}}[role],
 	}
 	readers := map[string][]string{"/api/v1/service-providers": spReaders,
 		"/api/v1/organizations": orgReaders, "/api/v1/users": managers}
@@ -405,18 +422,25 @@ func hierarchyCases(role string) []matrixCase {
 			undo: add("/api/v1/organizations", `{"id":"orgx","service_provider":"sp1","domains":["x.example"]}`)},
 
 		// Users: managed within an organization in scope.
-		matrixCase{role: role, method: "GET", path: "/api/v1/users/u1", status: only(200, managers...), reads: true},
-		matrixCase{role: role, method: "GET", path: "/api/v1/users/u2", status: inOrOut(false, 200, managers...), reads: true},
+		matrixCase{role: role, method: "GET", path: "/api/v1/users/u1@org1", status: only(200, managers...), reads: true},
+		matrixCase{role: role, method: "GET", path: "/api/v1/users/u2@org2", status: inOrOut(false, 200, managers...), reads: true},
 		matrixCase{role: role, method: "POST", path: "/api/v1/users",
-			body:   `{"id":"unew","organization":"org1","extensions":["102@a.example"]}`,
-			status: only(201, managers...), undo: del("/api/v1/users/unew")},
+			body:   `{"id":"unew@org1","extensions":["102@a.example"]}`,
+			status: only(201, managers...), undo: del("/api/v1/users/unew@org1")},
 		matrixCase{role: role, method: "POST", path: "/api/v1/users",
-			body:   `{"id":"unew","organization":"org2","extensions":["202@b.example"]}`,
-			status: inOrOut(false, 201, managers...), undo: del("/api/v1/users/unew")},
-		matrixCase{role: role, method: "DELETE", path: "/api/v1/users/v1", status: only(200, managers...),
-			undo: add("/api/v1/users", `{"id":"v1","organization":"org1","extensions":["101@a.example"]}`)},
-		matrixCase{role: role, method: "DELETE", path: "/api/v1/users/v2", status: inOrOut(false, 200, managers...),
-			undo: add("/api/v1/users", `{"id":"v2","organization":"org2"}`)},
+			body:   `{"id":"unew@org2","organization":"org2","extensions":["202@b.example"]}`,
+			status: inOrOut(false, 201, managers...), undo: del("/api/v1/users/unew@org2")},
+		// A name taken in another organization is free in this one, and
+		// an id naming another organization is refused as malformed, so
+		// adding a user tells nothing about other organizations.
+		matrixCase{role: role, method: "POST", path: "/api/v1/users", body: `{"id":"u2@org1"}`,
+			status: only(201, managers...), undo: del("/api/v1/users/u2@org1")},
+		matrixCase{role: role, method: "POST", path: "/api/v1/users", body: `{"id":"u2@org2","organization":"org1"}`,
+			status: only(400, managers...), code: map[bool]string{true: "invalid_id"}[role != "user:u1@org1"]},
+		matrixCase{role: role, method: "DELETE", path: "/api/v1/users/v1@org1", status: only(200, managers...),
+			undo: add("/api/v1/users", `{"id":"v1@org1","extensions":["101@a.example"]}`)},
+		matrixCase{role: role, method: "DELETE", path: "/api/v1/users/v2@org2", status: inOrOut(false, 200, managers...),
+			undo: add("/api/v1/users", `{"id":"v2@org2"}`)},
 	)
 	for i := range cases {
 		switch cases[i].status {
@@ -471,9 +495,9 @@ func tokenCases(role string) []matrixCase {
 	cases = append(cases, matrixCase{role: role, method: "GET", path: "/api/v1/tokens", status: s, code: code, reads: true,
 		check: func(t *testing.T, _ *roleFixture, answer string) {
 			want := map[string][]string{
-				"admin":    {"admin", "org:org1", "sp:sp1", "user:u1"},
-				"sp:sp1":   {"org:org1", "sp:sp1", "user:u1"},
-				"org:org1": {"org:org1", "user:u1"},
+				"admin":    {"admin", "org:org1", "sp:sp1", "user:u1@org1"},
+				"sp:sp1":   {"org:org1", "sp:sp1", "user:u1@org1"},
+				"org:org1": {"org:org1", "user:u1@org1"},
 			}[role]
 			var tokens []struct {
 				Role    string
@@ -499,7 +523,7 @@ func tokenCases(role string) []matrixCase {
 	for _, tc := range []struct {
 		target  string
 		inScope bool
-	}{{"org:org1", true}, {"user:u1", true}, {"org:org2", false}, {"user:u2", false}, {"sp:sp2", false}} {
+	}{{"org:org1", true}, {"user:u1@org1", true}, {"org:org2", false}, {"user:u2@org2", false}, {"sp:sp2", false}} {
 		s, code := status(201, tc.inScope)
 		revokeStatus, revokeCode := status(200, tc.inScope)
 		cases = append(cases,
@@ -541,7 +565,7 @@ func recordCases(role string) []matrixCase {
 		return http.StatusForbidden, "forbidden"
 	}
 	auditStatus, auditCode := 200, ""
-	if role == "user:u1" {
+	if role == "user:u1@org1" {
 		auditStatus, auditCode = http.StatusForbidden, "forbidden"
 	}
 	s, code := adminOnly()
@@ -632,7 +656,7 @@ func TestRoles_unauthorized(t *testing.T) {
 		{"GET", "/api/v1/organizations"}, {"POST", "/api/v1/organizations"},
 		{"GET", "/api/v1/organizations/org1"}, {"DELETE", "/api/v1/organizations/orgx"},
 		{"GET", "/api/v1/users"}, {"POST", "/api/v1/users"},
-		{"GET", "/api/v1/users/u1"}, {"DELETE", "/api/v1/users/v1"},
+		{"GET", "/api/v1/users/u1@org1"}, {"DELETE", "/api/v1/users/v1@org1"},
 		{"GET", "/api/v1/tokens"}, {"POST", "/api/v1/tokens"}, {"DELETE", "/api/v1/tokens/0123456789abcdef"},
 	}
 	var first string

@@ -118,9 +118,9 @@ func TestTokens_userRole(t *testing.T) {
 	d.protect(bob, "2222", false)
 	d.mustAdmin("", "sp", "add", "acme-sp")
 	d.mustAdmin("", "org", "add", "acme", "--sp", "acme-sp", "--domain", "127.0.0.1")
-	d.mustAdmin("", "user", "add", "alice", "--org", "acme", "--ext", alice, "--name", "Alice")
+	d.mustAdmin("", "user", "add", "alice@acme", "--ext", alice, "--name", "Alice")
 	tokenFile := filepath.Join(t.TempDir(), "alice.token")
-	d.mustAdmin("", "token", "create", "--role", "user:alice", "--name", "alice-phone", "--out", tokenFile)
+	d.mustAdmin("", "token", "create", "--role", "user:alice@acme", "--name", "alice-phone", "--out", tokenFile)
 	as := func(stdin string, args ...string) (string, string, int) {
 		return runAdmin(t, stdin, append([]string{"--server", "http://" + d.httpAddr, "--token-file", tokenFile}, args...)...)
 	}
@@ -153,7 +153,7 @@ func TestTokens_userRole(t *testing.T) {
 		{"audit"},
 		{"db", "stats"},
 		{"user", "list"},
-		{"token", "create", "--role", "user:alice", "--name", "more"},
+		{"token", "create", "--role", "user:alice@acme", "--name", "more"},
 	} {
 		if _, errOut, code := as("", args...); code != 4 || !strings.Contains(errOut, "may") {
 			t.Errorf("user %v: exit %d %q; want 4, not allowed", args, code, errOut)

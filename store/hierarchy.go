@@ -14,7 +14,7 @@ import (
 
 // Limits of the hierarchy's ids and display names.
 const (
-	maxNameIDLen = 64  // bytes of a service provider, organization or user id
+	maxNameIDLen = 64  // bytes of a service provider or organization id, or of a part of a user id
 	maxLabelLen  = 128 // characters of a display name
 )
 
@@ -52,13 +52,15 @@ type Organization struct {
 
 // User is a person in an organization who owns some of its extensions.
 type User struct {
-	// ID identifies the user (see ParseName).
+	// ID identifies the user: NAME@ORGANIZATION (see ParseUserID), so
+	// that each organization names its users in a space of its own.
 	ID string `json:"id"`
 
 	// Name is a display name: up to 128 printable characters, may be empty.
 	Name string `json:"name"`
 
-	// Organization is the id of the organization the user belongs to.
+	// Organization is the id of the organization the user belongs to, the
+	// part of ID after the @.
 	Organization string `json:"organization"`
 
 	// Extensions are the normalised ids of the extensions the user owns,
@@ -74,16 +76,45 @@ func (sp ServiceProvider) key() string { return sp.ID }
 func (o Organization) key() string     { return o.ID }
 func (u User) key() string             { return u.ID }
 
-// ParseName validates the id of a service provider, organization or user:
-// 1 to 64 characters of a-z 0-9 . _ -. It returns s unchanged, or an error
-// wrapping ErrInvalidID that says what is wrong. Upper case is refused
-// rather than folded, so that an id reads the same everywhere it appears.
+// ParseName validates the id of a service provider or organization, or
+// the name part of a user's: 1 to 64 characters of a-z 0-9 . _ -. It
+// returns s unchanged, or an error wrapping ErrInvalidID that says what is
+// wrong. Upper case is refused rather than folded, so that an id reads the
+// same everywhere it appears.
 func ParseName(s string) (string, error) {
 	if len(s) == 0 || len(s) > maxNameIDLen || !allBytes(s, isNameByte) {
 		return "", newKindError(ErrInvalidID,
 			"invalid id %q: want 1 to 64 characters of a-z 0-9 . _ -", s)
 	}
 	return s, nil
+}
+
+// ParseUserID validates a user's id, NAME@ORGANIZATION, both parts as
+// ParseName wants them, and returns the organization's id. User ids are
+// unique within their organization only: whether a name is taken says
+// nothing about other organizations.
+func ParseUserID(s string) (org string, err error) {
+	name, org, found := strings.Cut(s, "@")
+	if !found {
+		return "", newKindError(ErrInvalidID, "invalid user id %q: want NAME@ORGANIZATION", s)
+	}
+	if _, err := ParseName(name); err != nil {
+		return "", fmt.Errorf("user id %q: %w", s, err)
+	}
+	if _, err := ParseName(org); err != nil {
+		return "", fmt.Errorf("user id %q: organization: %w", s, err)
+	}
+	return org, nil
+}
+
+func parseName(s string) error {
+	_, err := ParseName(s)
+	return err
+}
+
+func parseUserID(s string) error {
+	_, err := ParseUserID(s)
+	return err
 }
 
 func isNameByte(c byte) bool {
@@ -272,11 +303,15 @@ func (s *Store) AddUser(u User, actor Actor) (User, error) {
 // checkUser validates u's fields and returns it with its extensions
 // normalised.
 func checkUser(u User) (User, error) {
-	if _, err := ParseName(u.ID); err != nil {
+	org, err := ParseUserID(u.ID)
+	switch {
+	case err != nil:
 		return u, err
-	}
-	if _, err := ParseName(u.Organization); err != nil {
-		return u, fmt.Errorf("organization: %w", err)
+	case u.Organization == "":
+		u.Organization = org
+	case u.Organization != org:
+		return u, newKindError(ErrInvalidID,
+			"user %s belongs to organization %s, not %s: the id ends in its organization", u.ID, org, u.Organization)
 	}
 	if err := checkLabel("name", u.Name, 0, maxLabelLen); err != nil {
 		return u, err
@@ -409,7 +444,7 @@ func (s *Store) UserByID(id string) (User, error) {
 // wrapping ErrNotFound.
 func getByID[T keyed](s *Store, t table, id string) (T, error) {
 	var rec T
-	if _, err := ParseName(id); err != nil {
+	if err := t.parseID(id); err != nil {
 		return rec, err
 	}
 
@@ -517,7 +552,7 @@ func (s *Store) DeleteUser(id string, actor Actor) error {
 // record's entries from the index buckets before the record goes.
 func (s *Store) deleteNode(t table, id string, actor Actor,
 	inUse func(*bolt.Tx) ([]string, error), unindex func(*bolt.Tx) error) error {
-	if _, err := ParseName(id); err != nil {
+	if err := t.parseID(id); err != nil {
 		return err
 	}
 

@@ -30,8 +30,8 @@ func seedHierarchy(t *testing.T, s *Store) {
 		}
 	}
 	users := []User{
-		{ID: "alice", Organization: "acme", Extensions: []string{"100@a.example"}},
-		{ID: "bob", Organization: "beta", Extensions: []string{"100@c.example"}},
+		{ID: "alice@acme", Organization: "acme", Extensions: []string{"100@a.example"}},
+		{ID: "bob@beta", Organization: "beta", Extensions: []string{"100@c.example"}},
 	}
 	for _, u := range users {
 		if _, err := s.AddUser(u, testActor); err != nil {
@@ -144,7 +144,7 @@ func TestStore_AddUser(t *testing.T) {
 	s, _ := openTestStore(t)
 	seedHierarchy(t, s)
 
-	got, err := s.AddUser(User{ID: "carol", Organization: "acme",
+	got, err := s.AddUser(User{ID: "carol@acme", Organization: "acme",
 		Extensions: []string{"200@B.example", "100@a.example", "200@b.example"}}, testActor)
 	if err != nil || fmt.Sprint(got.Extensions) != "[100@a.example 200@b.example]" {
 		t.Errorf("AddUser(carol) = %+v, %v; want extensions normalised, sorted, once each", got, err)
@@ -155,14 +155,16 @@ func TestStore_AddUser(t *testing.T) {
 		user    User
 		wantErr error
 	}{
-		{"id taken", User{ID: "alice", Organization: "acme"}, ErrExists},
-		{"no such org", User{ID: "x", Organization: "nope"}, ErrNotFound},
-		{"extension of another org", User{ID: "x", Organization: "acme",
+		{"id taken", User{ID: "alice@acme", Organization: "acme"}, ErrExists},
+		{"no such org", User{ID: "x@nope"}, ErrNotFound},
+		{"extension of another org", User{ID: "x@acme", Organization: "acme",
 			Extensions: []string{"100@c.example"}}, ErrInvalidID},
-		{"extension of no org", User{ID: "x", Organization: "acme",
+		{"extension of no org", User{ID: "x@acme", Organization: "acme",
 			Extensions: []string{"100@z.example"}}, ErrInvalidID},
-		{"malformed extension", User{ID: "x", Organization: "acme",
+		{"malformed extension", User{ID: "x@acme", Organization: "acme",
 			Extensions: []string{"100"}}, ErrInvalidID},
+		{"no organization in the id", User{ID: "x", Organization: "acme"}, ErrInvalidID},
+		{"id of another organization", User{ID: "x@beta", Organization: "acme"}, ErrInvalidID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,18 +174,23 @@ func TestStore_AddUser(t *testing.T) {
 		})
 	}
 
-	if _, err := s.UserByID("x"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UserByID("x@acme"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("UserByID(x) error = %v; want ErrNotFound", err)
 	}
-	if list, _ := s.Users(); len(list) != 3 {
-		t.Errorf("Users() = %+v; want alice, bob, carol", list)
+	// Each organization names its users in a space of its own.
+	dave, err := s.AddUser(User{ID: "alice@beta"}, testActor)
+	if err != nil || dave.Organization != "beta" {
+		t.Errorf("AddUser(alice@beta) = %+v, %v; want it added to beta, named by its id", dave, err)
+	}
+	if list, _ := s.Users(); len(list) != 4 {
+		t.Errorf("Users() = %+v; want alice@acme, alice@beta, bob, carol", list)
 	}
 }
 
 func TestStore_Owner(t *testing.T) {
 	s, _ := openTestStore(t)
 	seedHierarchy(t, s)
-	if _, err := s.AddUser(User{ID: "aaron", Organization: "acme",
+	if _, err := s.AddUser(User{ID: "aaron@acme", Organization: "acme",
 		Extensions: []string{"100@a.example", "1000@a.example"}}, testActor); err != nil {
 		t.Fatal(err)
 	}
@@ -194,11 +201,11 @@ func TestStore_Owner(t *testing.T) {
 		wantSP    string
 		wantUsers string
 	}{
-		{"100@A.example", "acme", "telco", "[aaron alice]"},
-		{"1000@a.example", "acme", "telco", "[aaron]"},
+		{"100@A.example", "acme", "telco", "[aaron@acme alice@acme]"},
+		{"1000@a.example", "acme", "telco", "[aaron@acme]"},
 		{"10@a.example", "acme", "telco", "[]"},
 		{"100@b.example", "acme", "telco", "[]"},
-		{"100@c.example", "beta", "other", "[bob]"},
+		{"100@c.example", "beta", "other", "[bob@beta]"},
 		{"100@nobody.example", "", "", "[]"},
 	}
 	for _, tt := range tests {
@@ -217,7 +224,7 @@ func TestStore_Owner(t *testing.T) {
 func TestStore_DeleteHierarchy(t *testing.T) {
 	s, _ := openTestStore(t)
 	seedHierarchy(t, s)
-	_, _, err := s.CreateToken("alice's phone", "user:alice", time.Time{}, testActor)
+	_, _, err := s.CreateToken("alice's phone", "user:alice@acme", time.Time{}, testActor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,10 +237,10 @@ func TestStore_DeleteHierarchy(t *testing.T) {
 	}{
 		{"sp with orgs", func() error { return s.DeleteServiceProvider("telco", testActor) }, ErrInUse},
 		{"org with users", func() error { return s.DeleteOrganization("acme", testActor) }, ErrInUse},
-		{"missing user", func() error { return s.DeleteUser("nope", testActor) }, ErrNotFound},
+		{"missing user", func() error { return s.DeleteUser("nope@acme", testActor) }, ErrNotFound},
 		{"malformed user", func() error { return s.DeleteUser("No pe", testActor) }, ErrInvalidID},
-		{"user", func() error { return s.DeleteUser("alice", testActor) }, nil},
-		{"user again", func() error { return s.DeleteUser("alice", testActor) }, ErrNotFound},
+		{"user", func() error { return s.DeleteUser("alice@acme", testActor) }, nil},
+		{"user again", func() error { return s.DeleteUser("alice@acme", testActor) }, ErrNotFound},
 		{"sp still with org", func() error {
 			return s.DeleteServiceProvider("telco", testActor)
 		}, ErrInUse},
@@ -254,7 +261,7 @@ func TestStore_DeleteHierarchy(t *testing.T) {
 	if org != "" || sp != "" || len(users) != 0 || err != nil {
 		t.Errorf("Owner(100@a.example) = %q, %q, %v, %v; want nobody", org, sp, users, err)
 	}
-	if org, _, users, _ := s.Owner("100@c.example"); org != "beta" || fmt.Sprint(users) != "[bob]" {
+	if org, _, users, _ := s.Owner("100@c.example"); org != "beta" || fmt.Sprint(users) != "[bob@beta]" {
 		t.Errorf("Owner(100@c.example) = %q, %v; want beta, [bob]", org, users)
 	}
 	if _, err := s.AddServiceProvider(ServiceProvider{ID: "telco"}, testActor); err != nil {
@@ -275,7 +282,7 @@ func TestStore_DeleteHierarchy(t *testing.T) {
 func TestStore_HierarchyAudit(t *testing.T) {
 	s, _ := openTestStore(t)
 	seedHierarchy(t, s)
-	if err := s.DeleteUser("bob", testActor); err != nil {
+	if err := s.DeleteUser("bob@beta", testActor); err != nil {
 		t.Fatal(err)
 	}
 
@@ -295,9 +302,9 @@ func TestStore_HierarchyAudit(t *testing.T) {
 		`sp_add sp=other name=""`,
 		`org_add org=acme sp=telco domains=a.example,b.example name=""`,
 		`org_add org=beta sp=other domains=c.example name=""`,
-		`user_add user=alice org=acme extensions=100@a.example name=""`,
-		`user_add user=bob org=beta extensions=100@c.example name=""`,
-		`user_delete user=bob`,
+		`user_add user=alice@acme org=acme extensions=100@a.example name=""`,
+		`user_add user=bob@beta org=beta extensions=100@c.example name=""`,
+		`user_delete user=bob@beta`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("audit =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -120,7 +120,7 @@ func TestStore_Hierarchy(t *testing.T) {
 	if _, err := s.AddOrganization(Organization{ID: "org1", ServiceProvider: "sp1", Domains: []string{"A.example"}}, testActor); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AddUser(User{ID: "u1", Organization: "org1", Extensions: []string{"1@a.example"}}, testActor); err != nil {
+	if _, err := s.AddUser(User{ID: "u1@org1", Organization: "org1", Extensions: []string{"1@a.example"}}, testActor); err != nil {
 		t.Fatal(err)
 	}
 	h, err := s.Hierarchy()

@@ -14,13 +14,15 @@ type table struct {
 	bucket []byte
 	kind   string
 	role   string
+	// parseID validates an id of the table's records.
+	parseID func(string) error
 }
 
 // The tables of the hierarchy and of the tokens.
 var (
-	spTable    = table{bucket: serviceProvidersBucket, kind: "service provider", role: roleSP}
-	orgTable   = table{bucket: organizationsBucket, kind: "organization", role: roleOrg}
-	userTable  = table{bucket: usersBucket, kind: "user", role: roleUser}
+	spTable    = table{bucket: serviceProvidersBucket, kind: "service provider", role: roleSP, parseID: parseName}
+	orgTable   = table{bucket: organizationsBucket, kind: "organization", role: roleOrg, parseID: parseName}
+	userTable  = table{bucket: usersBucket, kind: "user", role: roleUser, parseID: parseUserID}
 	tokenTable = table{bucket: tokensBucket, kind: "token"}
 )
 

@@ -134,7 +134,7 @@ func parseRole(role string) (*table, string, error) {
 		return nil, "", newKindError(ErrInvalidID,
 			"invalid role %q: want admin, sp:ID, org:ID or user:ID", role)
 	}
-	if _, err := ParseName(id); err != nil {
+	if err := t.parseID(id); err != nil {
 		return nil, "", fmt.Errorf("role %q: %w", role, err)
 	}
 	return t, id, nil

@@ -40,11 +40,11 @@ const adminUsage = `usage: phonelock admin (--db FILE | --server URL [--token-fi
   db compact                (--db only, daemon stopped)
   sp add ID [--name NAME]
   org add ID --sp SP [--domain DOMAIN]... [--name NAME]
-  user add ID --org ORG [--ext NUMBER@DOMAIN]... [--name NAME]
+  user add NAME@ORG [--ext NUMBER@DOMAIN]... [--name NAME]
   sp|org|user list [--json]
-  sp|org|user show ID [--json]
+  sp|org|user show ID [--json]       (a user's ID is NAME@ORG)
   sp|org|user delete ID
-  token create --role admin|sp:ID|org:ID|user:ID --name NAME [--for DURATION | --until TIME]
+  token create --role admin|sp:ID|org:ID|user:NAME@ORG --name NAME [--for DURATION | --until TIME]
                [--out FILE] [--json]
   token list [--json]
   token revoke TOKEN-ID
@@ -266,7 +266,7 @@ func (c *adminCmd) parseVerb(args []string) error {
 		return fmt.Errorf("'%s' takes no arguments", c.verb)
 	case arg == "FILE":
 		c.file = positional[0]
-	case arg == "ID":
+	case arg == "ID", arg == "NAME@ORG":
 		c.node.id = positional[0]
 	case arg != "":
 		id, err := store.ParseID(positional[0])

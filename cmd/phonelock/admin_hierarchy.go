@@ -19,7 +19,7 @@ import (
 type nodeFlags struct {
 	id         string     // the record the command names
 	name       string     // --name: display name, or the token's name
-	sp, org    string     // --sp, --org: the parent of a new organization or user
+	sp         string     // --sp: the parent of a new organization
 	domains    stringList // --domain, repeatable
 	extensions stringList // --ext, repeatable
 	role       string     // token create --role
@@ -35,7 +35,7 @@ func (n *nodeFlags) bind(fs *flag.FlagSet, verb string) (arg string, ok bool) {
 	noun, action, _ := strings.Cut(verb, " ")
 	switch {
 	case noun == "token" && action == "create":
-		fs.StringVar(&n.role, "role", "", "admin, sp:ID, org:ID or user:ID")
+		fs.StringVar(&n.role, "role", "", "admin, sp:ID, org:ID or user:NAME@ORG")
 		fs.StringVar(&n.name, "name", "", "what the token is for")
 		fs.DurationVar(&n.expiresFor, "for", 0, "the token expires after this long")
 		fs.Var(&n.expiresAt, "until", "the token expires at this time")
@@ -49,6 +49,8 @@ func (n *nodeFlags) bind(fs *flag.FlagSet, verb string) (arg string, ok bool) {
 		return "", false
 	case action == "list":
 		return "", true
+	case (action == "show" || action == "delete") && noun == "user":
+		return "NAME@ORG", true
 	case action == "show", action == "delete":
 		return "ID", true
 	case action != "add":
@@ -61,8 +63,9 @@ func (n *nodeFlags) bind(fs *flag.FlagSet, verb string) (arg string, ok bool) {
 		fs.StringVar(&n.sp, "sp", "", "the service provider that owns it")
 		fs.Var(&n.domains, "domain", "a FreeSWITCH domain it owns (repeatable)")
 	case "user":
-		fs.StringVar(&n.org, "org", "", "the organization it belongs to")
+		// The id names the organization: NAME@ORG.
 		fs.Var(&n.extensions, "ext", "an extension NUMBER@DOMAIN it owns (repeatable)")
+		return "NAME@ORG", true
 	}
 	return "ID", true
 }
@@ -72,8 +75,6 @@ func (n *nodeFlags) check(verb string) error {
 	switch {
 	case verb == "org add" && n.sp == "":
 		return errors.New("'org add' needs --sp SP")
-	case verb == "user add" && n.org == "":
-		return errors.New("'user add' needs --org ORG")
 	case verb == "token create" && (n.role == "" || n.name == ""):
 		return errors.New("'token create' needs --role and --name")
 	case n.expiresFor < 0:
@@ -108,7 +109,7 @@ func (c *adminCmd) doNode(ctx context.Context, a adminapi.Admin, w io.Writer) er
 		o, err := a.Organization(ctx, n.id)
 		return printNode(w, err, c.json, o, orgRows)
 	case "user add":
-		u, err := a.AddUser(ctx, store.User{ID: n.id, Name: n.name, Organization: n.org, Extensions: n.extensions})
+		u, err := a.AddUser(ctx, store.User{ID: n.id, Name: n.name, Extensions: n.extensions})
 		return printNode(w, err, c.json, u, userRows)
 	case "user list":
 		list, err := a.Users(ctx)

@@ -41,7 +41,7 @@ func (s *Service) ServiceProviders(context.Context) ([]store.ServiceProvider, er
 
 // ServiceProvider returns one service provider in the role's scope.
 func (s *Service) ServiceProvider(_ context.Context, id string) (store.ServiceProvider, error) {
-	return showNode(s, "see service providers", spReaders, "service provider", id,
+	return showNode(s, "see service providers", spReaders, KindSP, id,
 		s.store.ServiceProviderByID, scope.sp)
 }
 
@@ -72,7 +72,7 @@ func (s *Service) Organizations(context.Context) ([]store.Organization, error) {
 
 // Organization returns one organization in the role's scope.
 func (s *Service) Organization(_ context.Context, id string) (store.Organization, error) {
-	return showNode(s, "see organizations", orgReaders, "organization", id,
+	return showNode(s, "see organizations", orgReaders, KindOrg, id,
 		s.store.OrganizationByID, scope.org)
 }
 
@@ -104,10 +104,11 @@ func (s *Service) Users(context.Context) ([]store.User, error) {
 
 // User returns one user in the role's scope.
 func (s *Service) User(_ context.Context, id string) (store.User, error) {
-	return showNode(s, "see users", userManagers, "user", id, s.store.UserByID, scope.user)
+	return showNode(s, "see users", userManagers, KindUser, id, s.store.UserByID, scope.user)
 }
 
-// AddUser adds a user to an organization in the role's scope.
+// AddUser adds a user to an organization in the role's scope. The user's
+// id, NAME@ORG, names the organization; Organization may be left empty.
 func (s *Service) AddUser(_ context.Context, u store.User) (store.User, error) {
 	sc, err := s.scope()
 	if err != nil {
@@ -115,6 +116,13 @@ func (s *Service) AddUser(_ context.Context, u store.User) (store.User, error) {
 	}
 	if err := sc.may("add users", userManagers...); err != nil {
 		return store.User{}, err
+	}
+	org, err := store.ParseUserID(u.ID)
+	if err != nil {
+		return store.User{}, newError(ErrInvalid, "invalid_id", err.Error())
+	}
+	if u.Organization == "" {
+		u.Organization = org // the store refuses one that differs
 	}
 	if !sc.org(u.Organization) {
 		return store.User{}, missing("organization", u.Organization)
@@ -237,10 +245,12 @@ func listNodes[T any](s *Service, what string, kinds []string, list func() ([]T,
 	return kept, nil
 }
 
-// showNode reads one record with get if it is in the role's scope.
-func showNode[T any](s *Service, what string, kinds []string, kind, id string,
+// showNode reads one record of a role kind with get if it is in the
+// role's scope.
+func showNode[T any](s *Service, what string, kinds []string, roleKind, id string,
 	get func(string) (T, error), inScope func(scope, string) bool) (T, error) {
 	var zero T
+	kind := kindName(roleKind)
 	sc, err := s.scope()
 	if err != nil {
 		return zero, err
@@ -248,7 +258,7 @@ func showNode[T any](s *Service, what string, kinds []string, kind, id string,
 	if err := sc.may(what, kinds...); err != nil {
 		return zero, err
 	}
-	if _, err := store.ParseName(id); err != nil {
+	if err := parseNodeID(roleKind, id); err != nil {
 		return zero, newError(ErrInvalid, "invalid_id", err.Error())
 	}
 	if !inScope(sc, id) {

@@ -69,7 +69,7 @@ func TestService_concurrentGuesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustAdd(t, st)
-	user := admin.WithRole(Role{KindUser, "u1"}).WithLockout(func() store.AttemptPolicy {
+	user := admin.WithRole(Role{KindUser, "u1@org1"}).WithLockout(func() store.AttemptPolicy {
 		return store.AttemptPolicy{MaxFailures: 2, Lockout: time.Hour}
 	})
 

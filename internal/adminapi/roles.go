@@ -30,14 +30,26 @@ func ParseRole(s string) (Role, error) {
 		return Role{Kind: KindAdmin}, nil
 	}
 	kind, id, _ := strings.Cut(s, ":")
-	switch kind {
-	case KindSP, KindOrg, KindUser:
-		if _, err := store.ParseName(id); err == nil {
-			return Role{Kind: kind, ID: id}, nil
-		}
+	if parseNodeID(kind, id) == nil {
+		return Role{Kind: kind, ID: id}, nil
 	}
-	return Role{}, newError(ErrInvalid, "invalid_role",
-		fmt.Sprintf("invalid role %q: want admin, sp:ID, org:ID or user:ID (ID: 1 to 64 of a-z 0-9 . _ -)", s))
+	return Role{}, newError(ErrInvalid, "invalid_role", fmt.Sprintf("invalid role %q: want admin, sp:ID, "+
+		"org:ID or user:NAME@ORG (ID, NAME, ORG: 1 to 64 of a-z 0-9 . _ -)", s))
+}
+
+// parseNodeID validates the id of a service provider, organization or
+// user, by the role kind.
+func parseNodeID(kind, id string) error {
+	var err error
+	switch kind {
+	case KindSP, KindOrg:
+		_, err = store.ParseName(id)
+	case KindUser:
+		_, err = store.ParseUserID(id)
+	default:
+		err = fmt.Errorf("%w: no role kind %q", store.ErrInvalidID, kind)
+	}
+	return err
 }
 
 // String writes the role as ParseRole reads it.

@@ -17,7 +17,7 @@ func TestParseRole(t *testing.T) {
 		"admin":      {Kind: KindAdmin},
 		"sp:acme-sp": {Kind: KindSP, ID: "acme-sp"},
 		"org:acme":   {Kind: KindOrg, ID: "acme"},
-		"user:a.b_c": {Kind: KindUser, ID: "a.b_c"},
+		"user:a.b_c@org-1": {Kind: KindUser, ID: "a.b_c@org-1"},
 	}
 	for text, want := range good {
 		got, err := ParseRole(text)
@@ -25,7 +25,7 @@ func TestParseRole(t *testing.T) {
 			t.Errorf("ParseRole(%q) = %+v, %v; want %+v", text, got, err, want)
 		}
 	}
-	for _, text := range []string{"", "Admin", "admin:x", "sp", "sp:", "sp:ACME", "root:x", "user:a b", "org:" + strings.Repeat("a", 65)} {
+	for _, text := range []string{"", "Admin", "admin:x", "sp", "sp:", "sp:ACME", "root:x", "user:a b", "user:alice", "user:alice@", "user:@acme", "user:alice@Acme", "org:" + strings.Repeat("a", 65)} {
 		if _, err := ParseRole(text); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParseRole(%q) error = %v; want ErrInvalid", text, err)
 		}
@@ -45,8 +45,8 @@ func TestScope(t *testing.T) {
 			{ID: "org2", ServiceProvider: "sp2", Domains: []string{"b.example"}},
 		},
 		Users: []store.User{
-			{ID: "u1", Organization: "org1", Extensions: []string{"1@a.example"}},
-			{ID: "u2", Organization: "org2", Extensions: []string{"2@b.example"}},
+			{ID: "u1@org1", Organization: "org1", Extensions: []string{"1@a.example"}},
+			{ID: "u2@org2", Organization: "org2", Extensions: []string{"2@b.example"}},
 		},
 	}
 	exts := []string{"1@a.example", "9@a2.example", "2@b.example", "3@c.example"}
@@ -56,15 +56,15 @@ func TestScope(t *testing.T) {
 		covers   map[string]bool
 	}{
 		{AdminRole, []bool{true, true, true, true},
-			map[string]bool{"admin": true, "sp:sp2": true, "org:org2": true, "user:u2": true}},
+			map[string]bool{"admin": true, "sp:sp2": true, "org:org2": true, "user:u2@org2": true}},
 		{Role{KindSP, "sp1"}, []bool{true, true, false, false},
-			map[string]bool{"admin": false, "sp:sp1": true, "sp:sp2": false, "org:org1": true, "org:org2": false, "user:u1": true, "user:u2": false}},
+			map[string]bool{"admin": false, "sp:sp1": true, "sp:sp2": false, "org:org1": true, "org:org2": false, "user:u1@org1": true, "user:u2@org2": false}},
 		{Role{KindOrg, "org1"}, []bool{true, true, false, false},
-			map[string]bool{"sp:sp1": false, "org:org1": true, "org:org2": false, "user:u1": true, "user:u2": false}},
-		{Role{KindUser, "u1"}, []bool{true, false, false, false},
-			map[string]bool{"org:org1": false, "user:u1": true, "user:u2": false}},
+			map[string]bool{"sp:sp1": false, "org:org1": true, "org:org2": false, "user:u1@org1": true, "user:u2@org2": false}},
+		{Role{KindUser, "u1@org1"}, []bool{true, false, false, false},
+			map[string]bool{"org:org1": false, "user:u1@org1": true, "user:u2@org2": false}},
 		{Role{KindOrg, "gone"}, []bool{false, false, false, false},
-			map[string]bool{"org:gone": false, "user:u1": false}},
+			map[string]bool{"org:gone": false, "user:u1@org1": false}},
 	}
 	for _, tt := range tests {
 		sc := newScope(tt.role, h)
@@ -101,7 +101,7 @@ func TestService_changePassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustAdd(t, st)
-	user := admin.WithRole(Role{KindUser, "u1"}).WithLockout(func() store.AttemptPolicy {
+	user := admin.WithRole(Role{KindUser, "u1@org1"}).WithLockout(func() store.AttemptPolicy {
 		return store.AttemptPolicy{MaxFailures: 2, Lockout: time.Hour}
 	})
 
@@ -153,7 +153,7 @@ func mustAdd(t *testing.T, st *store.Store) {
 	if _, err := st.AddOrganization(store.Organization{ID: "org1", ServiceProvider: "sp1", Domains: []string{"a.example"}}, actor); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.AddUser(store.User{ID: "u1", Organization: "org1", Extensions: []string{"1@a.example"}}, actor); err != nil {
+	if _, err := st.AddUser(store.User{ID: "u1@org1", Organization: "org1", Extensions: []string{"1@a.example"}}, actor); err != nil {
 		t.Fatal(err)
 	}
 }
