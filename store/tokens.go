@@ -41,7 +41,7 @@ type Token struct {
 	// Name is the operator's label: 1 to 64 printable characters.
 	Name string `json:"name"`
 
-	// Role is "admin", "sp:ID", "org:ID" or "user:ID".
+	// Role is "admin", "sp:ID", "org:ID" or "user:NAME@ORG".
 	Role string `json:"role"`
 
 	// CreatedAt is when the token was made, by the Store's clock.
@@ -132,7 +132,7 @@ func parseRole(role string) (*table, string, error) {
 		t = &userTable
 	default:
 		return nil, "", newKindError(ErrInvalidID,
-			"invalid role %q: want admin, sp:ID, org:ID or user:ID", role)
+			"invalid role %q: want admin, sp:ID, org:ID or user:NAME@ORG", role)
 	}
 	if err := t.parseID(id); err != nil {
 		return nil, "", fmt.Errorf("role %q: %w", role, err)

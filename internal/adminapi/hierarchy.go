@@ -12,7 +12,7 @@ import (
 // TokenRequest asks for a new token.
 type TokenRequest struct {
 	Name      string     `json:"name"`
-	Role      string     `json:"role"`                 // admin, sp:ID, org:ID or user:ID
+	Role      string     `json:"role"`                 // admin, sp:ID, org:ID or user:NAME@ORG
 	ExpiresAt *time.Time `json:"expires_at,omitempty"` // nil for never
 }
 

@@ -24,7 +24,7 @@ type Role struct {
 	ID   string // the service provider, organization or user; "" for admin
 }
 
-// ParseRole reads a role written "admin", "sp:ID", "org:ID" or "user:ID".
+// ParseRole reads a role written "admin", "sp:ID", "org:ID" or "user:NAME@ORG".
 func ParseRole(s string) (Role, error) {
 	if s == KindAdmin {
 		return Role{Kind: KindAdmin}, nil

@@ -14,9 +14,9 @@ import (
 
 func TestParseRole(t *testing.T) {
 	good := map[string]Role{
-		"admin":      {Kind: KindAdmin},
-		"sp:acme-sp": {Kind: KindSP, ID: "acme-sp"},
-		"org:acme":   {Kind: KindOrg, ID: "acme"},
+		"admin":            {Kind: KindAdmin},
+		"sp:acme-sp":       {Kind: KindSP, ID: "acme-sp"},
+		"org:acme":         {Kind: KindOrg, ID: "acme"},
 		"user:a.b_c@org-1": {Kind: KindUser, ID: "a.b_c@org-1"},
 	}
 	for text, want := range good {
