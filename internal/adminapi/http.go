@@ -92,12 +92,16 @@ func (h *handler) handle(mux *http.ServeMux, pattern string, fn apiFunc) {
 }
 
 // longRequest is how long an authorized request of a long route may take
-// to send its body and to be answered, beyond the server's timeouts.
-type longRequest struct{ read, write time.Duration }
+// to send its body and to be answered, beyond the server's timeouts, if
+// its role may use the route at all.
+type longRequest struct {
+	read, write time.Duration
+	may         func(*Service) error
+}
 
 // importRequest is an import's: up to 64 MiB of rows, then hashing their
 // passwords for up to ImportTimeout.
-var importRequest = &longRequest{read: time.Minute, write: ImportTimeout + time.Minute}
+var importRequest = &longRequest{read: time.Minute, write: ImportTimeout + time.Minute, may: (*Service).mayImport}
 
 // handleLong is handle for a route whose requests, once authorized, get
 // the time long gives (none when nil) instead of the server's timeouts.
@@ -105,7 +109,7 @@ func (h *handler) handleLong(mux *http.ServeMux, pattern string, long *longReque
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		svc, who, err := h.authorize(r)
 		if err == nil && long != nil {
-			err = long.extend(w)
+			err = long.extend(w, svc)
 		}
 		status, body := 0, any(nil)
 		if err == nil {
@@ -123,8 +127,12 @@ func (h *handler) handleLong(mux *http.ServeMux, pattern string, long *longReque
 	})
 }
 
-// extend moves the connection's deadlines to the long request's.
-func (l *longRequest) extend(w http.ResponseWriter) error {
+// extend moves the connection's deadlines to the long request's, once
+// svc's role is known to be allowed the route.
+func (l *longRequest) extend(w http.ResponseWriter, svc *Service) error {
+	if err := l.may(svc); err != nil {
+		return err
+	}
 	rc, now := http.NewResponseController(w), time.Now()
 	for _, err := range []error{rc.SetReadDeadline(now.Add(l.read)), rc.SetWriteDeadline(now.Add(l.write))} {
 		if err != nil && !errors.Is(err, http.ErrNotSupported) {
@@ -265,12 +273,71 @@ func (h *handler) block(r *http.Request, svc *Service) (int, any, error) {
 }
 
 func (h *handler) importRows(r *http.Request, svc *Service) (int, any, error) {
-	var req ImportRequest
-	if err := decodeBodyMax(r, &req, 64<<20); err != nil {
+	rows, err := decodeImport(r)
+	if err != nil {
 		return 0, nil, err
 	}
-	n, err := svc.Import(r.Context(), req.Rows)
+	n, err := svc.Import(r.Context(), rows)
 	return http.StatusOK, ImportResult{Imported: n}, err
+}
+
+// maxImportBytes bounds an import's body: 100,000 rows of the longest
+// extension ids fit.
+const maxImportBytes = 64 << 20
+
+// decodeImport reads an ImportRequest row by row, and stops at the row
+// after the most an import may have, so that a body of millions of tiny
+// rows is refused before it is held in memory.
+func decodeImport(r *http.Request) ([]ImportRow, error) {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxImportBytes))
+	dec.DisallowUnknownFields()
+	invalid := func(err error) error {
+		return newError(ErrInvalid, "invalid_body", `request body: want {"rows": [...]}: `+err.Error())
+	}
+	delim := func(want json.Delim) error {
+		tok, err := dec.Token()
+		if err == nil && tok != want {
+			err = fmt.Errorf("found %v where %v belongs", tok, want)
+		}
+		return err
+	}
+
+	if err := delim('{'); err != nil {
+		return nil, invalid(err)
+	}
+	var rows []ImportRow
+	for seen := false; dec.More(); seen = true {
+		key, err := dec.Token()
+		switch {
+		case err != nil:
+			return nil, invalid(err)
+		case key != "rows" || seen:
+			return nil, invalid(fmt.Errorf("unexpected field %v", key))
+		}
+		if err := delim('['); err != nil {
+			return nil, invalid(err)
+		}
+		for dec.More() {
+			if len(rows) == maxImportRows {
+				return nil, errTooManyRows
+			}
+			var row ImportRow
+			if err := dec.Decode(&row); err != nil {
+				return nil, invalid(err)
+			}
+			rows = append(rows, row)
+		}
+		if err := delim(']'); err != nil {
+			return nil, invalid(err)
+		}
+	}
+	if err := delim('}'); err != nil {
+		return nil, invalid(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, invalid(errors.New("one JSON object, nothing after it"))
+	}
+	return rows, nil
 }
 
 func (h *handler) resetAttempts(r *http.Request, svc *Service) (int, any, error) {

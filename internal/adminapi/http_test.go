@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -241,5 +242,69 @@ func TestHandler_tokensDoNotOutliveTheirMaker(t *testing.T) {
 	status, body = do(t, srv.token, "POST", tokens, `{"name":"lasting","role":"admin"}`)
 	if status != 201 || strings.Contains(body, "expires_at") {
 		t.Errorf("from a lasting token: %d %s; want 201 without expiry", status, body)
+	}
+}
+
+// TestDecodeImport: the import body is read row by row, refused at the
+// first row too many without holding the rest, and otherwise as strict as
+// every other body.
+func TestDecodeImport(t *testing.T) {
+	req := func(body string) *http.Request {
+		return httptest.NewRequest("POST", "/api/v1/import", strings.NewReader(body))
+	}
+	rows, err := decodeImport(req(`{"rows":[{"line":2,"extension":"1@a.example","password":"4711"},{"line":3,"extension":"2@a.example"}]}` + "\n"))
+	if err != nil || len(rows) != 2 || rows[0].Extension != "1@a.example" || *rows[0].Password != "4711" || rows[1].Password != nil {
+		t.Fatalf("good body: %+v, %v", rows, err)
+	}
+	for _, body := range []string{
+		``, `[]`, `{"rows":{}}`, `{"rows":[],"rows":[]}`, `{"rowz":[]}`, `{"rows":[{"extension":1}]}`,
+		`{"rows":[{"extenzion":"1@a.example"}]}`, `{"rows":[]} {}`, `{"rows":[]`, `{"rows":[{}]}x`,
+	} {
+		if _, err := decodeImport(req(body)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("body %q: %v; want invalid", body, err)
+		}
+	}
+	if rows, err := decodeImport(req(`{"rows":[]}`)); err != nil || len(rows) != 0 {
+		t.Errorf("no rows: %v, %v", rows, err)
+	}
+
+	// A million empty rows: refused at the first too many, having held no
+	// more than the most an import may have.
+	huge := `{"rows":[{}` + strings.Repeat(`,{}`, 1_000_000) + `]}`
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = decodeImport(req(huge))
+	runtime.ReadMemStats(&after)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != "too_many_rows" {
+		t.Errorf("a million rows: %v; want too_many_rows", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("reading a million rows allocated %d MiB; want them refused before they are held", alloc>>20)
+	}
+}
+
+// TestHandler_importRefusedBeforeReading: a role that may not import is
+// refused before its body is read at all.
+func TestHandler_importRefusedBeforeReading(t *testing.T) {
+	srv := newServer(t)
+	st := srv.svc.store
+	actor := store.Actor{Name: "test"}
+	if _, err := st.AddServiceProvider(store.ServiceProvider{ID: "sp1"}, actor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddOrganization(store.Organization{ID: "org1", ServiceProvider: "sp1", Domains: []string{"a.example"}}, actor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddUser(store.User{ID: "u1@org1", Extensions: []string{"1@a.example"}}, actor); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := st.CreateToken("u1", "user:u1@org1", time.Time{}, actor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := do(t, secret, "POST", srv.URL+"/api/v1/import", `not even JSON`)
+	if status != 403 || !strings.Contains(body, `"forbidden"`) {
+		t.Errorf("user token import: %d %s; want 403 forbidden before the body is read", status, body)
 	}
 }

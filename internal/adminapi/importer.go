@@ -36,6 +36,14 @@ type ImportResult struct {
 // maxImportRows bounds one import.
 const maxImportRows = 100000
 
+var errTooManyRows = newError(ErrInvalid, "too_many_rows", fmt.Sprintf("at most %d rows in one import", maxImportRows))
+
+// mayImport refuses, with ErrForbidden, a role that may not import at all,
+// before anything is read.
+func (s *Service) mayImport() error {
+	return scope{role: s.role}.may("import extensions", managers...)
+}
+
 // ImportTimeout bounds one import, most of it hashing passwords: at tens
 // of milliseconds each, 100,000 passwords take minutes even on several
 // CPUs. The admin command waits as long.
@@ -47,13 +55,13 @@ const ImportTimeout = 10 * time.Minute
 // outlasts ImportTimeout, or whose client goes away, writes nothing.
 func (s *Service) Import(ctx context.Context, rows []ImportRow) (int, error) {
 	if len(rows) > maxImportRows {
-		return 0, newError(ErrInvalid, "too_many_rows", fmt.Sprintf("at most %d rows in one import", maxImportRows))
+		return 0, errTooManyRows
+	}
+	if err := s.mayImport(); err != nil {
+		return 0, err
 	}
 	sc, err := s.scope()
 	if err != nil {
-		return 0, err
-	}
-	if err := sc.may("import extensions", managers...); err != nil {
 		return 0, err
 	}
 	out := make([]store.ImportRow, len(rows))
