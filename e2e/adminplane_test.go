@@ -154,6 +154,10 @@ func TestImportExport(t *testing.T) {
 	if v := d.showJSON("20001@example.com"); v["blocked"] != true || v["password_set"] != true {
 		t.Errorf("imported 20001: %v", v)
 	}
+	// Each imported extension's audit shows what the import set.
+	if out := d.mustAdmin("", "audit", "--ext", "20001@example.com"); !strings.Contains(out, "line=3 protection=on voicemail=on password=changed blocked=on") {
+		t.Errorf("the audit of 20001 does not show its import:\n%s", out)
+	}
 
 	export := d.mustAdmin("", "ext", "export", "--csv")
 	if lines := strings.Count(export, "\n"); lines != 10001 {

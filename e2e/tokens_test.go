@@ -187,18 +187,29 @@ func TestTokens_userRole(t *testing.T) {
 		t.Errorf("failed_attempts after the right password = %v; want 0", got)
 	}
 
-	// The audit names the token, and the user's own changes came through the API.
-	var recs []struct{ Action, Actor, Source string }
+	// The audit names the token by its name, its unique id and its role,
+	// and the user's own changes came through the API.
+	var tokens []struct{ ID, Name string }
+	if err := json.Unmarshal([]byte(d.mustAdmin("", "token", "list", "--json")), &tokens); err != nil {
+		t.Fatal(err)
+	}
+	var tokenID string
+	for _, tok := range tokens {
+		if tok.Name == "alice-phone" {
+			tokenID = tok.ID
+		}
+	}
+	var recs []struct{ Action, Actor, Source, Token, Role string }
 	if err := json.Unmarshal([]byte(d.mustAdmin("", "audit", "--ext", alice, "--json")), &recs); err != nil {
 		t.Fatal(err)
 	}
 	var sawChange bool
 	for _, r := range recs {
 		if r.Action == "password_change" {
-			sawChange = r.Actor == "alice-phone" && r.Source == "api"
+			sawChange = r.Actor == "alice-phone" && r.Source == "api" && r.Token == tokenID && r.Role == "user:alice@acme"
 		}
 	}
-	if !sawChange {
-		t.Errorf("no password_change by alice-phone through the api in %+v", recs)
+	if tokenID == "" || !sawChange {
+		t.Errorf("no password_change by alice-phone (token %q, user:alice@acme) through the api in %+v", tokenID, recs)
 	}
 }

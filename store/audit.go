@@ -22,6 +22,12 @@ type Actor struct {
 	Name   string // who, e.g. "admin" or "phone"
 	Source string // through what: "cli", "api" or "phone"
 	Addr   string // remote address or channel name where known, may be empty
+
+	// Token and Role are the id and the role of the API token the change
+	// came with, empty otherwise. A token's name is the operator's label
+	// and need not be unique; its id is.
+	Token string
+	Role  string
 }
 
 // AuditRecord is one entry of the append-only audit trail. It never holds a
@@ -45,10 +51,13 @@ type AuditRecord struct {
 	// "token_revoke", ...
 	Action string `json:"action"`
 
-	// Actor, Source and Addr copy the Actor that made the change.
+	// Actor, Source, Addr, Token and Role copy the Actor that made the
+	// change.
 	Actor  string `json:"actor"`
 	Source string `json:"source"`
 	Addr   string `json:"addr,omitempty"`
+	Token  string `json:"token,omitempty"`
+	Role   string `json:"role,omitempty"`
 
 	// Result is the outcome: "ok", "refused", "wrong_password",
 	// "locked_out", ...
@@ -269,6 +278,8 @@ func appendAudit(tx *bolt.Tx, now time.Time, id, action string, actor Actor,
 		Actor:     actor.Name,
 		Source:    actor.Source,
 		Addr:      actor.Addr,
+		Token:     actor.Token,
+		Role:      actor.Role,
 		Result:    result,
 		Detail:    detail,
 	})

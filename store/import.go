@@ -30,9 +30,10 @@ type ImportRow struct {
 }
 
 // Import creates or updates the extensions of rows, in order, in one
-// committed transaction with one audit record "import" whose detail is
-// "rows=N", and returns how many rows it applied. A later row for the same
-// extension applies on top of an earlier one.
+// committed transaction, and returns how many rows it applied. Each row
+// gets an audit record "import" for its extension, saying what it set,
+// and the whole import one without an extension whose detail is "rows=N".
+// A later row for the same extension applies on top of an earlier one.
 //
 // It is all or nothing: the first invalid row (a malformed id, protection
 // on without a password given or kept, blocked without protection, a hash
@@ -64,7 +65,7 @@ func (s *Store) Import(rows []ImportRow, actor Actor) (int, error) {
 	err := s.update(func(tx *bolt.Tx) error {
 		now := s.nowUTC()
 		for i, row := range rows {
-			if err := importRow(tx, ids[i], row, now); err != nil {
+			if err := importRow(tx, ids[i], row, now, actor); err != nil {
 				return err
 			}
 		}
@@ -82,9 +83,9 @@ func (s *Store) Import(rows []ImportRow, actor Actor) (int, error) {
 	return len(rows), nil
 }
 
-// importRow applies row to the extension id in tx, returning an
-// *ImportError if the result breaks a rule.
-func importRow(tx *bolt.Tx, id string, row ImportRow, now time.Time) error {
+// importRow applies row to the extension id in tx, with its audit record,
+// returning an *ImportError if the result breaks a rule.
+func importRow(tx *bolt.Tx, id string, row ImportRow, now time.Time, actor Actor) error {
 	ext, found, err := getExtension(tx, id)
 	if err != nil {
 		return err
@@ -97,10 +98,11 @@ func importRow(tx *bolt.Tx, id string, row ImportRow, now time.Time) error {
 	if len(row.PasswordHash) > 0 {
 		change.PasswordHash = row.PasswordHash
 	}
-	ext, _ = applySettings(ext, change)
+	ext, detail := applySettings(ext, change)
 	if row.Blocked != nil {
 		ext.Blocked = *row.Blocked
 		ext.BlockedUntil = time.Time{}
+		detail += " blocked=" + onOff(ext.Blocked)
 	}
 
 	switch {
@@ -110,5 +112,8 @@ func importRow(tx *bolt.Tx, id string, row ImportRow, now time.Time) error {
 		return &ImportError{Line: row.Line, Err: fmt.Errorf("%s: %w", id, ErrProtectionOff)}
 	}
 	ext.UpdatedAt = now
-	return putExtension(tx, ext)
+	if err := putExtension(tx, ext); err != nil {
+		return err
+	}
+	return appendAudit(tx, now, id, "import", actor, "ok", fmt.Sprintf("line=%d %s", row.Line, detail))
 }

@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,10 +51,22 @@ func TestStore_Import(t *testing.T) {
 		}
 	}
 
-	last, _ := s.Audit("", 2)
-	if last[0].Action != "import" || last[0].Detail != "rows=4" || last[0].Extension != "" ||
-		last[1].Action != "block" {
-		t.Errorf("audit = %+v; want one import record rows=4 after the block", last)
+	// A record for every row, saying what it set, then one for the import.
+	last, _ := s.Audit("", 6)
+	var got []string
+	for _, r := range last {
+		got = append(got, strings.Join(strings.Fields(r.Action+" "+r.Extension+" "+r.Detail), " "))
+	}
+	want := []string{
+		"import rows=4",
+		"import 300@example.com line=5 protection=off voicemail=on password=unchanged",
+		"import 300@example.com line=4 protection=off voicemail=off password=unchanged",
+		"import 200@example.com line=3 protection=on voicemail=off password=changed",
+		"import 100@example.com line=2 protection=on voicemail=on password=unchanged blocked=on",
+		"block 100@example.com until=" + last[5].Detail[len("until="):],
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
@@ -136,7 +150,7 @@ func TestStore_Import_10000(t *testing.T) {
 	if err != nil || len(list) != len(rows) {
 		t.Errorf("List() = %d extensions, %v; want %d", len(list), err, len(rows))
 	}
-	if got := auditCount(t, s); got != 2 {
-		t.Errorf("audit holds %d records; want 2", got)
+	if got, want := auditCount(t, s), 2*(len(rows)+1); got != want {
+		t.Errorf("audit holds %d records; want %d: one a row and one an import", got, want)
 	}
 }

@@ -123,10 +123,11 @@ func printAudit(w io.Writer, recs []store.AuditRecord, asJSON bool) error {
 		return writeIndentedJSON(w, recs)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tEXTENSION\tACTION\tRESULT\tACTOR\tSOURCE\tADDR\tDETAIL")
+	fmt.Fprintln(tw, "TIME\tEXTENSION\tACTION\tRESULT\tACTOR\tSOURCE\tADDR\tTOKEN\tROLE\tDETAIL")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.UTC().Format(time.RFC3339),
-			dash(r.Extension), r.Action, r.Result, r.Actor, r.Source, dash(r.Addr), dash(r.Detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.UTC().Format(time.RFC3339),
+			dash(r.Extension), r.Action, r.Result, r.Actor, r.Source, dash(r.Addr), dash(r.Token), dash(r.Role),
+			dash(r.Detail))
 	}
 	return tw.Flush()
 }

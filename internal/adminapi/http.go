@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
@@ -119,7 +120,7 @@ func (h *handler) handleLong(mux *http.ServeMux, pattern string, long *longReque
 			status, body = h.failure(w, r, err)
 		}
 		h.metrics.AdminRequests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()
-		if r.Method != http.MethodGet {
+		if !readOnly(r) {
 			h.log.Info("admin change", "method", r.Method, "path", r.URL.Path,
 				"status", status, "token", who.Name, "role", who.Role, "remote_addr", r.RemoteAddr)
 		}
@@ -154,7 +155,8 @@ func (h *handler) authorize(r *http.Request) (*Service, Principal, error) {
 	if err != nil {
 		return nil, Principal{}, err
 	}
-	svc := h.svc.WithPrincipal(who).WithActor(store.Actor{Name: who.Name, Source: "api", Addr: r.RemoteAddr})
+	svc := h.svc.WithPrincipal(who).WithActor(store.Actor{Name: who.Name, Source: "api", Addr: r.RemoteAddr,
+		Token: who.TokenID, Role: who.Role.String()})
 	return svc, who, nil
 }
 
@@ -183,10 +185,22 @@ func refuseBrowser(r *http.Request) error {
 		return newError(ErrForbidden, "browser_refused", "requests from web pages are refused")
 	case host != "localhost" && net.ParseIP(strings.Trim(host, "[]")) == nil:
 		return newError(ErrForbidden, "browser_refused", "address the API by IP address or localhost, not "+host)
-	case r.Method != http.MethodGet && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json"):
+	case !readOnly(r) && !isJSON(r.Header.Get("Content-Type")):
 		return newError(ErrForbidden, "browser_refused", "changes need Content-Type: application/json")
 	}
 	return nil
+}
+
+// readOnly reports whether r's method only reads.
+func readOnly(r *http.Request) bool {
+	return r.Method == http.MethodGet || r.Method == http.MethodHead
+}
+
+// isJSON reports whether a Content-Type header names JSON, parameters
+// such as a charset aside.
+func isJSON(contentType string) bool {
+	media, _, err := mime.ParseMediaType(contentType)
+	return err == nil && media == "application/json"
 }
 
 func (h *handler) failure(w http.ResponseWriter, r *http.Request, err error) (int, any) {
