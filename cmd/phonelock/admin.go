@@ -174,6 +174,28 @@ func parseAdmin(args []string, getenv func(string) string) (*adminCmd, error) {
 	return cmd, cmd.readToken(getenv)
 }
 
+// maxTokenFileBytes bounds what is read of a token file: a secret is a
+// few dozen bytes.
+const maxTokenFileBytes = 4 << 10
+
+// readSmallFile reads the file at path, refusing one longer than limit
+// bytes (such as a device that never ends) rather than reading on.
+func readSmallFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s holds more than %d bytes: not a token file", path, limit)
+	}
+	return data, nil
+}
+
 // readToken finds the API token: --token-file, else PHONELOCK_TOKEN. The
 // database file needs none.
 func (c *adminCmd) readToken(getenv func(string) string) error {
@@ -184,7 +206,7 @@ func (c *adminCmd) readToken(getenv func(string) string) error {
 		}
 		return nil
 	case c.tokenFile != "":
-		data, err := os.ReadFile(c.tokenFile)
+		data, err := readSmallFile(c.tokenFile, maxTokenFileBytes)
 		if err != nil {
 			return fmt.Errorf("read token: %w", err)
 		}

@@ -48,9 +48,16 @@ func readImportCSV(r io.Reader) ([]adminapi.ImportRow, error) {
 	}
 	col := map[string]int{}
 	for i, name := range header {
+		if i == 0 {
+			// Spreadsheets often begin a UTF-8 file with a byte order mark.
+			name = strings.TrimPrefix(name, "\ufeff")
+		}
 		name = strings.ToLower(strings.TrimSpace(name))
 		if !slices.Contains(csvColumns, name) {
 			return nil, fmt.Errorf("line 1: unknown column %q; columns: %s", name, strings.Join(csvColumns, ", "))
+		}
+		if _, twice := col[name]; twice {
+			return nil, fmt.Errorf("line 1: column %q appears twice", name)
 		}
 		col[name] = i
 	}

@@ -183,6 +183,9 @@ func (s *Service) CreateToken(_ context.Context, req TokenRequest) (NewToken, er
 	}
 	var expires time.Time
 	if req.ExpiresAt != nil {
+		if req.ExpiresAt.IsZero() { // it would mean never
+			return NewToken{}, newError(ErrInvalid, "invalid_time", "expires_at is not in the future")
+		}
 		expires = *req.ExpiresAt
 	}
 	if !s.expires.IsZero() {

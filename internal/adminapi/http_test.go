@@ -181,6 +181,7 @@ func TestHandler_refusesBrowsers(t *testing.T) {
 		{"cross-site form post", map[string]string{"Content-Type": "text/plain", "Origin": "http://evil.example"}, ""},
 		{"simple request without origin", map[string]string{"Content-Type": "text/plain"}, ""},
 		{"dns rebinding", map[string]string{"Content-Type": "application/json"}, "evil.example:8085"},
+		{"a type that only starts like JSON", map[string]string{"Content-Type": "application/jsonx"}, ""},
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest("POST", block, nil)
@@ -202,6 +203,23 @@ func TestHandler_refusesBrowsers(t *testing.T) {
 	}
 	if v, _ := svc.Show(context.Background(), "1001@example.com"); v.Blocked {
 		t.Error("a refused request blocked the extension")
+	}
+
+	// JSON with a charset is JSON; HEAD reads like GET.
+	req, _ := http.NewRequest("POST", block, nil)
+	req.Header.Set("Authorization", "Bearer "+srv.token)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("block with a charset: %v %v; want 200", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	req, _ = http.NewRequest("HEAD", srv.URL+"/api/v1/extensions/1001@example.com", nil)
+	req.Header.Set("Authorization", "Bearer "+srv.token)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("HEAD: %v %v; want 200", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 }
 
@@ -230,6 +248,10 @@ func TestHandler_tokensDoNotOutliveTheirMaker(t *testing.T) {
 	before, err := st.Tokens()
 	if err != nil {
 		t.Fatal(err)
+	}
+	status, body = do(t, srv.token, "POST", tokens, `{"name":"year one","role":"admin","expires_at":"0001-01-01T00:00:00Z"}`)
+	if status != 400 || !strings.Contains(body, `"invalid_time"`) {
+		t.Errorf("an expiry at Go's zero time: %d %s; want 400 invalid_time, not a token that never expires", status, body)
 	}
 	status, body = do(t, short, "POST", tokens, `{"name":"later","role":"admin","expires_at":"`+at(time.Minute)+`"}`)
 	if status != 403 || !strings.Contains(body, `"forbidden"`) || !strings.Contains(body, "outlive") {
