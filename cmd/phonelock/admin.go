@@ -71,13 +71,15 @@ type adminCmd struct {
 	token      string // the API token's secret
 	tokenFile  string
 	timeout    time.Duration
-	verb       string
-	id         string
-	protection onOff
-	voicemail  onOff
-	pwStdin    bool
-	json       bool
-	createdDB  bool // open made a new database file
+	// timeoutGiven says --timeout was set, and overrides every default.
+	timeoutGiven bool
+	verb         string
+	id           string
+	protection   onOff
+	voicemail    onOff
+	pwStdin      bool
+	json         bool
+	createdDB    bool // open made a new database file
 
 	blockFor   time.Duration // ext block --for
 	blockUntil timeValue     // ext block --until
@@ -138,7 +140,8 @@ func parseAdmin(args []string, getenv func(string) string) (*adminCmd, error) {
 	global.SetOutput(io.Discard)
 	global.StringVar(&cmd.db, "db", "", "database `file` (daemon stopped)")
 	global.StringVar(&cmd.server, "server", "", "daemon `URL` (daemon running)")
-	global.DurationVar(&cmd.timeout, "timeout", 0, "give up after this long (default 10s, 11m for imports)")
+	global.DurationVar(&cmd.timeout, "timeout", 0,
+		"give up after this long (default 10s; for imports a minute and 100ms a password, and 2 minutes more)")
 	global.StringVar(&cmd.tokenFile, "token-file", "", "`file` holding the API token (daemon running)")
 	if err := global.Parse(args); err != nil {
 		return nil, err
@@ -159,10 +162,13 @@ func parseAdmin(args []string, getenv func(string) string) (*adminCmd, error) {
 	default:
 		return nil, errors.New("expected 'ext', 'db', 'sp', 'org', 'user' or 'token' and a command, or 'audit'")
 	}
+	cmd.timeoutGiven = cmd.timeout != 0
 	if cmd.timeout == 0 {
 		cmd.timeout = 10 * time.Second
 		if cmd.verb == "ext import" {
-			cmd.timeout = adminapi.ImportTimeout + time.Minute // bcrypt costs tens of milliseconds a password
+			// The largest import's; doImport waits only as long as
+			// the file's passwords need.
+			cmd.timeout = importWait(adminapi.MaxImportRows)
 		}
 	}
 	if cmd.verb == "db compact" && cmd.db == "" {

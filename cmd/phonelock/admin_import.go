@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/phonelock/phonelock/internal/adminapi"
 )
@@ -28,12 +29,30 @@ func (c *adminCmd) doImport(ctx context.Context, a adminapi.Admin, w io.Writer) 
 	if err != nil {
 		return &adminapi.Error{Kind: adminapi.ErrInvalid, Message: fmt.Sprintf("%s: %v (nothing was imported)", c.file, err)}
 	}
+	passwords := 0
+	for _, r := range rows {
+		if r.Password != nil {
+			passwords++
+		}
+	}
+	if !c.timeoutGiven {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, importWait(passwords))
+		defer cancel()
+	}
 	n, err := a.Import(ctx, rows)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "imported %d extensions from %s\n", n, c.file)
 	return nil
+}
+
+// importWait is how long the command waits for an import with the given
+// number of passwords: the daemon's budget for it, and two minutes to
+// send the rows and hear the answer.
+func importWait(passwords int) time.Duration {
+	return adminapi.ImportBudget(passwords) + 2*time.Minute
 }
 
 // readImportCSV reads a header row naming some of csvColumns (extension is

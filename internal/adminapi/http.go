@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,8 +47,14 @@ func Register(mux *http.ServeMux, svc *Service, log *slog.Logger, m *metrics.Met
 	h.handleLong(mux, "POST /api/v1/import", importRequest, h.importRows)
 	h.handle(mux, "GET /api/v1/audit", h.audit)
 	h.handle(mux, "GET /api/v1/db/stats", h.dbStats)
-	h.handle(mux, "POST /api/v1/db/check", h.dbCheck)
+	h.handleLong(mux, "POST /api/v1/db/check", checkRequest, h.dbCheck)
 	mux.HandleFunc("GET /api/v1/db/backup", h.dbBackup)
+	// GET patterns answer HEAD too; a backup's HEAD would copy the whole
+	// file to throw it away.
+	mux.HandleFunc("HEAD /api/v1/db/backup", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Allow", http.MethodGet)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	})
 	h.registerHierarchy(mux)
 }
 
@@ -93,16 +100,27 @@ func (h *handler) handle(mux *http.ServeMux, pattern string, fn apiFunc) {
 }
 
 // longRequest is how long an authorized request of a long route may take
-// to send its body and to be answered, beyond the server's timeouts, if
-// its role may use the route at all.
+// to send its body (read, none if zero) and to be answered (write), beyond
+// the server's timeouts, if its role may use the route at all.
 type longRequest struct {
 	read, write time.Duration
 	may         func(*Service) error
 }
 
-// importRequest is an import's: up to 64 MiB of rows, then hashing their
-// passwords for up to ImportTimeout.
-var importRequest = &longRequest{read: time.Minute, write: ImportTimeout + time.Minute, may: (*Service).mayImport}
+// The long routes:
+//   - an import sends up to 64 MiB of rows, then waits while their
+//     passwords are hashed, within ImportBudget;
+//   - a backup streams the whole file, and a check reads all of it.
+var (
+	importRequest = &longRequest{read: time.Minute, write: ImportBudget(MaxImportRows) + time.Minute,
+		may: (*Service).mayImport}
+	backupRequest = &longRequest{write: fileWork, may: func(s *Service) error { return s.adminOnly("back up the database") }}
+	checkRequest  = &longRequest{write: fileWork, may: func(s *Service) error { return s.adminOnly("check the database") }}
+)
+
+// fileWork bounds a backup or a check of the database file: minutes for a
+// file of gigabytes.
+const fileWork = 10 * time.Minute
 
 // handleLong is handle for a route whose requests, once authorized, get
 // the time long gives (none when nil) instead of the server's timeouts.
@@ -135,7 +153,11 @@ func (l *longRequest) extend(w http.ResponseWriter, svc *Service) error {
 		return err
 	}
 	rc, now := http.NewResponseController(w), time.Now()
-	for _, err := range []error{rc.SetReadDeadline(now.Add(l.read)), rc.SetWriteDeadline(now.Add(l.write))} {
+	errs := []error{rc.SetWriteDeadline(now.Add(l.write))}
+	if l.read > 0 {
+		errs = append(errs, rc.SetReadDeadline(now.Add(l.read)))
+	}
+	for _, err := range errs {
 		if err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return fmt.Errorf("extend the request's deadlines: %w", err)
 		}
@@ -205,14 +227,21 @@ func isJSON(contentType string) bool {
 
 func (h *handler) failure(w http.ResponseWriter, r *http.Request, err error) (int, any) {
 	var e *Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, context.Canceled):
+		// The client went away: nobody reads the answer, and nothing is
+		// wrong with the daemon.
+		e = newError(ErrUnavailable, "canceled", "the request ended before it was answered")
+		h.log.Debug("admin request abandoned by its client", "method", r.Method, "path", r.URL.Path)
+	default:
 		e = newError(ErrUnavailable, "internal", err.Error())
 	}
 	status := statusOf(e.Kind)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="phonelock"`)
 	}
-	if status >= 500 {
+	if status >= 500 && e.Code != "canceled" {
 		h.log.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	var body errorBody
@@ -332,7 +361,7 @@ func decodeImport(r *http.Request) ([]ImportRow, error) {
 			return nil, invalid(err)
 		}
 		for dec.More() {
-			if len(rows) == maxImportRows {
+			if len(rows) == MaxImportRows {
 				return nil, errTooManyRows
 			}
 			var row ImportRow
@@ -400,7 +429,7 @@ func (h *handler) dbBackup(w http.ResponseWriter, r *http.Request) {
 	svc, _, err := h.authorize(r)
 	if err == nil {
 		// Refuse before the first byte: after it, the status is sent.
-		err = svc.adminOnly("back up the database")
+		err = backupRequest.extend(w, svc)
 	}
 	if err != nil {
 		status, body := h.failure(w, r, err)

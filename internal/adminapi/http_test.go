@@ -3,6 +3,7 @@ package adminapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -221,6 +222,15 @@ func TestHandler_refusesBrowsers(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	// but a backup is not copied only to be thrown away
+	req, _ = http.NewRequest("HEAD", srv.URL+"/api/v1/db/backup", nil)
+	req.Header.Set("Authorization", "Bearer "+srv.token)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed ||
+		resp.Header.Get("Allow") != "GET" {
+		t.Errorf("HEAD of a backup: %v %v; want 405, Allow: GET", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 }
 
 // TestHandler_tokensDoNotOutliveTheirMaker: a token made with an expiring
@@ -311,22 +321,36 @@ func TestDecodeImport(t *testing.T) {
 func TestHandler_importRefusedBeforeReading(t *testing.T) {
 	srv := newServer(t)
 	st := srv.svc.store
-	actor := store.Actor{Name: "test"}
-	if _, err := st.AddServiceProvider(store.ServiceProvider{ID: "sp1"}, actor); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.AddOrganization(store.Organization{ID: "org1", ServiceProvider: "sp1", Domains: []string{"a.example"}}, actor); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.AddUser(store.User{ID: "u1@org1", Extensions: []string{"1@a.example"}}, actor); err != nil {
-		t.Fatal(err)
-	}
-	_, secret, err := st.CreateToken("u1", "user:u1@org1", time.Time{}, actor)
+	mustAdd(t, st)
+	_, secret, err := st.CreateToken("u1", "user:u1@org1", time.Time{}, store.Actor{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	status, body := do(t, secret, "POST", srv.URL+"/api/v1/import", `not even JSON`)
 	if status != 403 || !strings.Contains(body, `"forbidden"`) {
 		t.Errorf("user token import: %d %s; want 403 forbidden before the body is read", status, body)
+	}
+}
+
+// TestFailure_clientGone: a request whose client went away is answered
+// "canceled" and is no error of the daemon's: nothing at error level in
+// the log, unlike a real failure.
+func TestFailure_clientGone(t *testing.T) {
+	var logged strings.Builder
+	h := &handler{log: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	r := httptest.NewRequest("PATCH", "/api/v1/extensions/1@a.example", nil)
+
+	status, body := h.failure(httptest.NewRecorder(), r, fmt.Errorf("waiting for password work: %w", context.Canceled))
+	if b, ok := body.(errorBody); status != http.StatusServiceUnavailable || !ok || b.Error.Code != "canceled" {
+		t.Errorf("client gone: %d %+v; want 503 canceled", status, body)
+	}
+	if strings.Contains(logged.String(), "level=ERROR") {
+		t.Errorf("a client going away was logged as an error: %s", logged.String())
+	}
+
+	status, body = h.failure(httptest.NewRecorder(), r, errors.New("read tx: input/output error"))
+	if b, ok := body.(errorBody); status != http.StatusServiceUnavailable || !ok || b.Error.Code != "internal" ||
+		!strings.Contains(logged.String(), "level=ERROR") {
+		t.Errorf("a real failure: %d %+v, log %q; want 503 internal, logged as an error", status, body, logged.String())
 	}
 }

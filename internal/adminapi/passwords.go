@@ -11,9 +11,10 @@ import (
 	"github.com/phonelock/phonelock/store"
 )
 
-// passwordWait bounds how long a request waits for its turn at password
-// work before it is told the daemon is busy.
-const passwordWait = 10 * time.Second
+// DefaultPasswordWait bounds how long a request waits for its turn at
+// password work before it is told the daemon is busy: well within the
+// admin command's default timeout, so that the command hears the answer.
+const DefaultPasswordWait = 5 * time.Second
 
 // passwordWork rations the API's bcrypt work, tens of milliseconds of CPU
 // a password. At most one password is being checked for an extension at a
@@ -41,7 +42,8 @@ func newPasswordWork() *passwordWork {
 		checked: map[string]*extensionTurn{}}
 }
 
-// errBusy is the answer of a request that waited passwordWait in vain.
+// errBusy is the answer of a request that waited its password wait in
+// vain.
 var errBusy = newError(ErrUnavailable, "busy", "too much password work queued; try again shortly")
 
 // extension waits for the turn at checking id's password, at most until

@@ -27,10 +27,12 @@ type Service struct {
 	// no token it creates may outlive it.
 	expires time.Time
 	lockout func() store.AttemptPolicy
-	// passwords is shared by every copy: it rations bcrypt work.
-	passwords *passwordWork
-	now       func() time.Time
-	observe   func(operation string, start time.Time, err error)
+	// passwords is shared by every copy: it rations bcrypt work, and a
+	// request waits at most passwordWait for its turn.
+	passwords    *passwordWork
+	passwordWait time.Duration
+	now          func() time.Time
+	observe      func(operation string, start time.Time, err error)
 }
 
 // DefaultLockout is the policy for wrong current passwords given to a
@@ -42,8 +44,8 @@ var DefaultLockout = store.AttemptPolicy{MaxFailures: 5, Lockout: 15 * time.Minu
 func NewService(st *store.Store, actor store.Actor) *Service {
 	return &Service{store: st, actor: actor, role: AdminRole, now: time.Now,
 		lockout:   func() store.AttemptPolicy { return DefaultLockout },
-		passwords: newPasswordWork(),
-		observe:   func(string, time.Time, error) {}}
+		passwords: newPasswordWork(), passwordWait: DefaultPasswordWait,
+		observe: func(string, time.Time, error) {}}
 }
 
 // WithRole returns a copy of s that acts for role.
@@ -140,7 +142,7 @@ func (s *Service) Set(ctx context.Context, id string, req SetRequest) (View, err
 	if err != nil {
 		return View{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, passwordWait)
+	ctx, cancel := context.WithTimeout(ctx, s.passwordWait)
 	defer cancel()
 	if req.CurrentPassword != nil || s.role.Kind == KindUser {
 		return s.changePassword(ctx, id, req)
