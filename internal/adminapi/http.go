@@ -140,7 +140,7 @@ func (h *handler) handleLong(mux *http.ServeMux, pattern string, long *longReque
 		h.metrics.AdminRequests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()
 		if !readOnly(r) {
 			h.log.Info("admin change", "method", r.Method, "path", r.URL.Path,
-				"status", status, "token", who.Name, "role", who.Role, "remote_addr", r.RemoteAddr)
+				"status", status, "token", who.Name, "token_id", who.TokenID, "role", who.Role, "remote_addr", r.RemoteAddr)
 		}
 		writeJSON(w, status, body)
 	})
