@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Sentinel errors returned by this package, wrapped with the step that
@@ -123,4 +125,31 @@ func Refused(err error) bool {
 		}
 	}
 	return false
+}
+
+// maxQuotedInput is how many bytes of a refused input an error message
+// quotes: enough to recognise it, too few for a huge input to make a huge
+// message.
+const maxQuotedInput = 80
+
+// QuoteInput quotes s, input being refused, for an error message; a long
+// s is cut to its first bytes and says how long it was.
+func QuoteInput(s string) string {
+	head, cut := Clip(s, maxQuotedInput)
+	if !cut {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(head), len(s))
+}
+
+// Clip returns s cut to at most n bytes, at the start of a character, and
+// whether it cut anything.
+func Clip(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n], true
 }

@@ -84,7 +84,7 @@ func (u User) key() string             { return u.ID }
 func ParseName(s string) (string, error) {
 	if len(s) == 0 || len(s) > maxNameIDLen || !allBytes(s, isNameByte) {
 		return "", newKindError(ErrInvalidID,
-			"invalid id %q: want 1 to 64 characters of a-z 0-9 . _ -", s)
+			"invalid id %s: want 1 to 64 characters of a-z 0-9 . _ -", QuoteInput(s))
 	}
 	return s, nil
 }
@@ -96,13 +96,13 @@ func ParseName(s string) (string, error) {
 func ParseUserID(s string) (org string, err error) {
 	name, org, found := strings.Cut(s, "@")
 	if !found {
-		return "", newKindError(ErrInvalidID, "invalid user id %q: want NAME@ORGANIZATION", s)
+		return "", newKindError(ErrInvalidID, "invalid user id %s: want NAME@ORGANIZATION", QuoteInput(s))
 	}
 	if _, err := ParseName(name); err != nil {
-		return "", fmt.Errorf("user id %q: %w", s, err)
+		return "", fmt.Errorf("user id %s: %w", QuoteInput(s), err)
 	}
 	if _, err := ParseName(org); err != nil {
-		return "", fmt.Errorf("user id %q: organization: %w", s, err)
+		return "", fmt.Errorf("user id %s: organization: %w", QuoteInput(s), err)
 	}
 	return org, nil
 }
@@ -129,8 +129,8 @@ func checkLabel(what, s string, minLen, maxLen int) error {
 		return !unicode.IsPrint(r)
 	})
 	if !printable || n < minLen || n > maxLen {
-		return newKindError(ErrInvalidID, "invalid %s %q: want %d to %d printable characters",
-			what, s, minLen, maxLen)
+		return newKindError(ErrInvalidID, "invalid %s %s: want %d to %d printable characters",
+			what, QuoteInput(s), minLen, maxLen)
 	}
 	return nil
 }
@@ -140,7 +140,7 @@ func checkLabel(what, s string, minLen, maxLen int) error {
 func parseDomain(s string) (string, error) {
 	if len(s) == 0 || len(s) > maxDomainLen || !allBytes(s, isDomainByte) {
 		return "", newKindError(ErrInvalidID,
-			"invalid domain %q: want 1 to 253 characters of 0-9 A-Z a-z . -", s)
+			"invalid domain %s: want 1 to 253 characters of 0-9 A-Z a-z . -", QuoteInput(s))
 	}
 	return strings.ToLower(s), nil
 }

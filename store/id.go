@@ -20,7 +20,7 @@ const (
 func ParseID(s string) (string, error) {
 	id, problem := normalizeID(s)
 	if problem != "" {
-		return "", fmt.Errorf("%w %q: %s", ErrInvalidID, s, problem)
+		return "", fmt.Errorf("%w %s: %s", ErrInvalidID, QuoteInput(s), problem)
 	}
 	return id, nil
 }

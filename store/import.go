@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,10 +32,13 @@ type ImportRow struct {
 }
 
 // Import creates or updates the extensions of rows, in order, in one
-// committed transaction, and returns how many rows it applied. Each row
-// gets an audit record "import" for its extension, saying what it set,
-// and the whole import one without an extension whose detail is "rows=N".
-// A later row for the same extension applies on top of an earlier one.
+// committed transaction, and returns how many rows it applied. A later row
+// for the same extension applies on top of an earlier one. Each extension
+// the import changed gets one audit record "import" saying how it ends
+// up, with the line of its first row; the whole import gets one without an
+// extension whose detail is "rows=N". Rows that change nothing leave no
+// record, so an import repeated, or naming one extension many times,
+// cannot flood the trail.
 //
 // It is all or nothing: the first invalid row (a malformed id, protection
 // on without a password given or kept, blocked without protection, a hash
@@ -64,9 +69,28 @@ func (s *Store) Import(rows []ImportRow, actor Actor) (int, error) {
 
 	err := s.update(func(tx *bolt.Tx) error {
 		now := s.nowUTC()
+		changes := make(map[string]*importChange)
+		var order []string
 		for i, row := range rows {
-			if err := importRow(tx, ids[i], row, now, actor); err != nil {
+			c := changes[ids[i]]
+			if c == nil {
+				before, found, err := getExtension(tx, ids[i])
+				if err != nil {
+					return err
+				}
+				c = &importChange{before: before, created: !found, line: row.Line}
+				changes[ids[i]] = c
+				order = append(order, ids[i])
+			}
+			if err := importRow(tx, ids[i], row, now, c); err != nil {
 				return err
+			}
+		}
+		for _, id := range order {
+			if c := changes[id]; c.changed() {
+				if err := appendAudit(tx, now, id, "import", actor, "ok", c.detail()); err != nil {
+					return err
+				}
 			}
 		}
 		detail := "rows=" + strconv.Itoa(len(rows))
@@ -83,9 +107,49 @@ func (s *Store) Import(rows []ImportRow, actor Actor) (int, error) {
 	return len(rows), nil
 }
 
-// importRow applies row to the extension id in tx, with its audit record,
+// importChange is what an import does to one extension: its state
+// before, whether the import created it, the line of its first row, and
+// its state after the rows so far.
+type importChange struct {
+	before          Extension
+	created         bool
+	line            int
+	rows            int
+	passwordChanged bool
+	after           Extension
+}
+
+// changed reports whether the extension ends up other than it was.
+func (c *importChange) changed() bool {
+	a, b := c.before, c.after
+	return c.created || a.Protection != b.Protection || a.Voicemail != b.Voicemail ||
+		a.Blocked != b.Blocked || !a.BlockedUntil.Equal(b.BlockedUntil) ||
+		!bytes.Equal(a.PasswordHash, b.PasswordHash) || a.FailedAttempts != b.FailedAttempts ||
+		!a.LockedOutUntil.Equal(b.LockedOutUntil)
+}
+
+// detail describes the extension as the import leaves it.
+func (c *importChange) detail() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "line=%d", c.line)
+	if c.rows > 1 {
+		fmt.Fprintf(&b, " rows=%d", c.rows)
+	}
+	if c.created {
+		b.WriteString(" created")
+	}
+	password := "unchanged"
+	if c.passwordChanged {
+		password = "changed"
+	}
+	fmt.Fprintf(&b, " protection=%s voicemail=%s password=%s blocked=%s",
+		onOff(c.after.Protection), onOff(c.after.Voicemail), password, onOff(c.after.Blocked))
+	return b.String()
+}
+
+// importRow applies row to the extension id in tx and notes it in c,
 // returning an *ImportError if the result breaks a rule.
-func importRow(tx *bolt.Tx, id string, row ImportRow, now time.Time, actor Actor) error {
+func importRow(tx *bolt.Tx, id string, row ImportRow, now time.Time, c *importChange) error {
 	ext, found, err := getExtension(tx, id)
 	if err != nil {
 		return err
@@ -97,12 +161,12 @@ func importRow(tx *bolt.Tx, id string, row ImportRow, now time.Time, actor Actor
 	change := Settings{Protection: row.Protection, Voicemail: row.Voicemail}
 	if len(row.PasswordHash) > 0 {
 		change.PasswordHash = row.PasswordHash
+		c.passwordChanged = c.passwordChanged || !bytes.Equal(row.PasswordHash, ext.PasswordHash)
 	}
-	ext, detail := applySettings(ext, change)
+	ext, _ = applySettings(ext, change)
 	if row.Blocked != nil {
 		ext.Blocked = *row.Blocked
 		ext.BlockedUntil = time.Time{}
-		detail += " blocked=" + onOff(ext.Blocked)
 	}
 
 	switch {
@@ -112,8 +176,7 @@ func importRow(tx *bolt.Tx, id string, row ImportRow, now time.Time, actor Actor
 		return &ImportError{Line: row.Line, Err: fmt.Errorf("%s: %w", id, ErrProtectionOff)}
 	}
 	ext.UpdatedAt = now
-	if err := putExtension(tx, ext); err != nil {
-		return err
-	}
-	return appendAudit(tx, now, id, "import", actor, "ok", fmt.Sprintf("line=%d %s", row.Line, detail))
+	c.rows++
+	c.after = ext
+	return putExtension(tx, ext)
 }

@@ -132,10 +132,10 @@ func parseRole(role string) (*table, string, error) {
 		t = &userTable
 	default:
 		return nil, "", newKindError(ErrInvalidID,
-			"invalid role %q: want admin, sp:ID, org:ID or user:NAME@ORG", role)
+			"invalid role %s: want admin, sp:ID, org:ID or user:NAME@ORG", QuoteInput(role))
 	}
 	if err := t.parseID(id); err != nil {
-		return nil, "", fmt.Errorf("role %q: %w", role, err)
+		return nil, "", fmt.Errorf("role %s: %w", QuoteInput(role), err)
 	}
 	return t, id, nil
 }

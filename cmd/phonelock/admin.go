@@ -81,8 +81,8 @@ type adminCmd struct {
 	json         bool
 	createdDB    bool // open made a new database file
 
-	blockFor   time.Duration // ext block --for
-	blockUntil timeValue     // ext block --until
+	blockFor   positiveDuration // ext block --for
+	blockUntil timeValue        // ext block --until
 	audit      adminapi.AuditRequest
 	auditSince timeValue
 	file       string // db backup FILE
@@ -216,7 +216,8 @@ func (c *adminCmd) readToken(getenv func(string) string) error {
 		if err != nil {
 			return fmt.Errorf("read token: %w", err)
 		}
-		c.token = strings.TrimSpace(string(data))
+		// An editor may have begun the file with a byte order mark.
+		c.token = strings.TrimSpace(strings.TrimPrefix(string(data), "\ufeff"))
 		if c.token == "" {
 			return fmt.Errorf("token file %s is empty", c.tokenFile)
 		}
@@ -254,7 +255,7 @@ func (c *adminCmd) parseVerb(args []string) error {
 	case "ext import":
 		arg = "FILE"
 	case "ext block":
-		fs.DurationVar(&c.blockFor, "for", 0, "block for this long")
+		fs.Var(&c.blockFor, "for", "block for this long")
 		fs.Var(&c.blockUntil, "until", "block until this time")
 	case "ext unblock", "ext delete", "ext reset-attempts":
 	case "audit":
@@ -313,9 +314,7 @@ func (c *adminCmd) checkFlags() error {
 		return errors.New("'ext set' needs at least one of --protection, --voicemail, --password-stdin")
 	case c.curPwStdin && (!c.pwStdin || c.protection.set || c.voicemail.set):
 		return errors.New("--current-password-stdin goes with --password-stdin alone")
-	case c.blockFor < 0:
-		return errors.New("--for must be positive")
-	case c.blockFor > 0 && !c.blockUntil.t.IsZero():
+	case c.blockFor.d > 0 && !c.blockUntil.t.IsZero():
 		return errors.New("give --for or --until, not both")
 	case c.verb == "audit" && (c.audit.Limit < 1 || c.audit.Limit > 10000):
 		return errors.New("--limit must be 1 to 10000")
@@ -329,8 +328,8 @@ func (c *adminCmd) checkFlags() error {
 
 // until is when "ext block" ends, zero for no end.
 func (c *adminCmd) until() time.Time {
-	if c.blockFor > 0 {
-		return time.Now().Add(c.blockFor).Truncate(time.Second)
+	if c.blockFor.d > 0 {
+		return time.Now().Add(c.blockFor.d).Truncate(time.Second)
 	}
 	return c.blockUntil.t
 }

@@ -165,9 +165,36 @@ func (v *timeValue) String() string {
 
 func (v *timeValue) Set(s string) error {
 	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
+	switch {
+	case err != nil:
 		return fmt.Errorf("want an RFC 3339 time such as 2026-12-24T18:00:00Z")
+	case t.IsZero():
+		// It stands for "none" inside: as an end it would mean never.
+		return fmt.Errorf("%s is no time to give", s)
 	}
 	v.t = t
+	return nil
+}
+
+// positiveDuration is a flag holding a duration above zero; zero, the
+// flag's value when not given, cannot be given.
+type positiveDuration struct{ d time.Duration }
+
+func (v *positiveDuration) String() string {
+	if v == nil || v.d == 0 {
+		return ""
+	}
+	return v.d.String()
+}
+
+func (v *positiveDuration) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("want a duration such as 90m or 2h")
+	case d <= 0:
+		return fmt.Errorf("want a duration above zero, not %s", s)
+	}
+	v.d = d
 	return nil
 }

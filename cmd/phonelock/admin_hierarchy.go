@@ -23,7 +23,7 @@ type nodeFlags struct {
 	domains    stringList // --domain, repeatable
 	extensions stringList // --ext, repeatable
 	role       string     // token create --role
-	expiresFor time.Duration
+	expiresFor positiveDuration
 	expiresAt  timeValue
 	out        string // token create --out
 }
@@ -37,7 +37,7 @@ func (n *nodeFlags) bind(fs *flag.FlagSet, verb string) (arg string, ok bool) {
 	case noun == "token" && action == "create":
 		fs.StringVar(&n.role, "role", "", "admin, sp:ID, org:ID or user:NAME@ORG")
 		fs.StringVar(&n.name, "name", "", "what the token is for")
-		fs.DurationVar(&n.expiresFor, "for", 0, "the token expires after this long")
+		fs.Var(&n.expiresFor, "for", "the token expires after this long")
 		fs.Var(&n.expiresAt, "until", "the token expires at this time")
 		fs.StringVar(&n.out, "out", "", "write the secret into this new `file` (mode 0600)")
 		return "", true
@@ -77,9 +77,7 @@ func (n *nodeFlags) check(verb string) error {
 		return errors.New("'org add' needs --sp SP")
 	case verb == "token create" && (n.role == "" || n.name == ""):
 		return errors.New("'token create' needs --role and --name")
-	case n.expiresFor < 0:
-		return errors.New("--for must be positive")
-	case n.expiresFor > 0 && !n.expiresAt.t.IsZero():
+	case n.expiresFor.d > 0 && !n.expiresAt.t.IsZero():
 		return errors.New("give --for or --until, not both")
 	}
 	return nil
@@ -145,8 +143,8 @@ func (c *adminCmd) createToken(ctx context.Context, a adminapi.Admin, w io.Write
 	n := &c.node
 	req := adminapi.TokenRequest{Name: n.name, Role: n.role}
 	switch {
-	case n.expiresFor > 0:
-		t := time.Now().Add(n.expiresFor).Truncate(time.Second)
+	case n.expiresFor.d > 0:
+		t := time.Now().Add(n.expiresFor.d).Truncate(time.Second)
 		req.ExpiresAt = &t
 	case !n.expiresAt.t.IsZero():
 		req.ExpiresAt = &n.expiresAt.t

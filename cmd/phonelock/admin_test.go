@@ -5,15 +5,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
-// TestReadToken: the token comes from the file, trimmed; a file far too
+// TestReadToken: the token comes from the file, trimmed (of a byte order
+// mark too); a file far too
 // long to be a token (a device that never ends, say) is refused after a
 // few kilobytes instead of read to the end.
 func TestReadToken(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.token")
-	if err := os.WriteFile(good, []byte("pl_0123456789abcdef_secret\n"), 0o600); err != nil {
+	if err := os.WriteFile(good, []byte("\ufeffpl_0123456789abcdef_secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	huge := filepath.Join(dir, "huge.token")
@@ -52,5 +54,35 @@ func TestReadImportCSV_header(t *testing.T) {
 	_, err = readImportCSV(strings.NewReader("extension,password,extension\n1001@example.com,4711,1002@example.com\n"))
 	if err == nil || !strings.Contains(err.Error(), `"extension" appears twice`) {
 		t.Errorf("a column named twice: %v; want refused", err)
+	}
+}
+
+// TestParseAdmin_noEndIsNotAnEnd: a block or token end of zero, which
+// inside means "never", cannot be given; a real one is taken.
+func TestParseAdmin_noEndIsNotAnEnd(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	db := []string{"--db", filepath.Join(t.TempDir(), "phonelock.db")}
+	for _, args := range [][]string{
+		{"ext", "block", "1001@example.com", "--for", "0s"},
+		{"ext", "block", "1001@example.com", "--for", "-1h"},
+		{"ext", "block", "1001@example.com", "--until", "0001-01-01T00:00:00Z"},
+		{"token", "create", "--role", "admin", "--name", "x", "--for", "0s"},
+		{"token", "create", "--role", "admin", "--name", "x", "--until", "0001-01-01T00:00:00Z"},
+		{"ext", "block", "1001@example.com", "--for", "2h", "--until", "2030-01-01T00:00:00Z"},
+	} {
+		if _, err := parseAdmin(append(db, args...), noEnv); err == nil {
+			t.Errorf("%v: accepted", args)
+		}
+	}
+	c, err := parseAdmin(append(db, "ext", "block", "1001@example.com", "--for", "2h"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(c.until()); left < 119*time.Minute || left > 2*time.Hour {
+		t.Errorf("--for 2h ends in %s", left)
+	}
+	c, err = parseAdmin(append(db, "token", "create", "--role", "admin", "--name", "x", "--for", "720h"), noEnv)
+	if err != nil || c.node.expiresFor.d != 720*time.Hour {
+		t.Errorf("token --for 720h: %+v, %v", c, err)
 	}
 }

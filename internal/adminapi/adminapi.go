@@ -133,8 +133,15 @@ func (e *Error) Error() string { return e.Message }
 func (e *Error) Unwrap() error { return e.Kind }
 
 func newError(kind error, code, message string) *Error {
+	// Some causes quote the input they refuse, and input can be huge.
+	if head, cut := store.Clip(message, maxMessage); cut {
+		message = head + "…"
+	}
 	return &Error{Kind: kind, Code: code, Message: message}
 }
+
+// maxMessage bounds an error's message, a sentence or two for people.
+const maxMessage = 512
 
 // viewOf turns a stored extension into what operators see.
 func viewOf(e store.Extension, now time.Time) View {

@@ -72,7 +72,7 @@ func (b BlockRequest) until(now time.Time) (time.Time, error) {
 		return time.Time{}, newError(ErrInvalid, "invalid_time", "give until or for, not both")
 	case b.Until != "":
 		t, err := time.Parse(time.RFC3339, b.Until)
-		if err != nil {
+		if err != nil || t.IsZero() { // zero would mean no end
 			return time.Time{}, newError(ErrInvalid, "invalid_time", "until must be an RFC 3339 time such as 2026-12-24T18:00:00Z")
 		}
 		return t, nil
@@ -238,8 +238,11 @@ func (h *handler) failure(w http.ResponseWriter, r *http.Request, err error) (in
 		e = newError(ErrUnavailable, "internal", err.Error())
 	}
 	status := statusOf(e.Kind)
-	if status == http.StatusUnauthorized {
+	switch {
+	case status == http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="phonelock"`)
+	case e.Code == "busy":
+		w.Header().Set("Retry-After", "5")
 	}
 	if status >= 500 && e.Code != "canceled" {
 		h.log.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "error", err)
@@ -316,11 +319,18 @@ func (h *handler) block(r *http.Request, svc *Service) (int, any, error) {
 }
 
 func (h *handler) importRows(r *http.Request, svc *Service) (int, any, error) {
+	// The turn is taken before the rows are read, so that imports sent
+	// at once cannot each hold their rows in memory.
+	release, err := svc.passwords.importTurn()
+	if err != nil {
+		return 0, nil, err
+	}
+	defer release()
 	rows, err := decodeImport(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	n, err := svc.Import(r.Context(), rows)
+	n, err := svc.importRows(r.Context(), rows)
 	return http.StatusOK, ImportResult{Imported: n}, err
 }
 

@@ -90,6 +90,8 @@ func TestHandler_requests(t *testing.T) {
 		{"huge body", "PATCH", ext, `{"password":"` + strings.Repeat("1", 100<<10) + `"}`, 400, `"invalid_body"`},
 		{"bad id", "GET", srv.URL + "/api/v1/extensions/no-at-sign", "", 400, `"invalid_extension"`},
 		{"create", "PATCH", ext, `{"protection":true,"password":"4711","voicemail":true}`, 200, `"password_set": true`},
+		{"block until year one", "POST", ext + "/block", `{"until":"0001-01-01T00:00:00Z"}`, 400, `"invalid_time"`},
+		{"block for no time", "POST", ext + "/block", `{"for":"0s"}`, 400, `"invalid_time"`},
 		{"block", "POST", ext + "/block", "", 200, `"Currently access to phone is blocked"`},
 		{"show", "GET", ext, "", 200, `"blocked": true`},
 		{"list", "GET", srv.URL + "/api/v1/extensions", "", 200, `"extension": "1001@example.com"`},

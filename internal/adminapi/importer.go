@@ -57,7 +57,19 @@ func ImportBudget(passwords int) time.Duration {
 // parallel: bcrypt takes tens of milliseconds each), then all rows are
 // written in one transaction, or none when any row is bad. An import that
 // outlasts its ImportBudget, or whose client goes away, writes nothing.
+// One import runs at a time; another one meanwhile is told the daemon is
+// busy.
 func (s *Service) Import(ctx context.Context, rows []ImportRow) (int, error) {
+	release, err := s.passwords.importTurn()
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	return s.importRows(ctx, rows)
+}
+
+// importRows is Import for the holder of the import turn.
+func (s *Service) importRows(ctx context.Context, rows []ImportRow) (int, error) {
 	if len(rows) > MaxImportRows {
 		return 0, errTooManyRows
 	}
@@ -68,9 +80,15 @@ func (s *Service) Import(ctx context.Context, rows []ImportRow) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Everything that can be checked is checked before the passwords are
+	// hashed, which costs far more.
 	out := make([]store.ImportRow, len(rows))
 	for i, r := range rows {
-		if id, err := store.ParseID(r.Extension); err == nil && !sc.extension(id) {
+		id, err := store.ParseID(r.Extension)
+		switch {
+		case err != nil:
+			return 0, newError(ErrInvalid, "invalid_row", fmt.Sprintf("line %d: %v (nothing was imported)", r.Line, err))
+		case !sc.extension(id):
 			return 0, newError(ErrInvalid, "invalid_row", fmt.Sprintf(
 				"line %d: extension %s is outside what this token may change (nothing was imported)", r.Line, id))
 		}
@@ -108,15 +126,15 @@ func (s *Service) Import(ctx context.Context, rows []ImportRow) (int, error) {
 	return n, nil
 }
 
-// hashAll hashes the rows' passwords into out, as many at once as
-// password work allows (one per CPU), and stops at the first error or when
-// ctx ends.
+// hashAll hashes the rows' passwords into out, on all CPUs but one (and on
+// one if there is only one), so that other password work and calls keep a
+// CPU; it stops at the first error or when ctx ends.
 func (s *Service) hashAll(ctx context.Context, rows []ImportRow, out []store.ImportRow) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range cap(s.passwords.cpus) {
+	for range max(1, cap(s.passwords.cpus)-1) {
 		wg.Go(func() {
 			for i := range next {
 				hash, err := s.passwords.hash(ctx, *rows[i].Password)

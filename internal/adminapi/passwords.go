@@ -25,6 +25,8 @@ const DefaultPasswordWait = 5 * time.Second
 // not go through it: it has its own pace, a human's.
 type passwordWork struct {
 	cpus chan struct{}
+	// importing holds the one import that may hash at a time.
+	importing chan struct{}
 
 	mu      sync.Mutex
 	checked map[string]*extensionTurn
@@ -39,7 +41,7 @@ type extensionTurn struct {
 
 func newPasswordWork() *passwordWork {
 	return &passwordWork{cpus: make(chan struct{}, runtime.GOMAXPROCS(0)),
-		checked: map[string]*extensionTurn{}}
+		importing: make(chan struct{}, 1), checked: map[string]*extensionTurn{}}
 }
 
 // errBusy is the answer of a request that waited its password wait in
@@ -71,6 +73,21 @@ func (w *passwordWork) extension(ctx context.Context, id string) (release func()
 	case <-ctx.Done():
 		leave()
 		return nil, waitError(ctx)
+	}
+}
+
+// errImporting is the answer to an import while another one runs.
+var errImporting = newError(ErrUnavailable, "busy", "another import is running; try again when it has ended")
+
+// importTurn takes the turn of the one import that may run at a time, or
+// says at once that another one has it: imports take minutes, too long to
+// queue for.
+func (w *passwordWork) importTurn() (release func(), err error) {
+	select {
+	case w.importing <- struct{}{}:
+		return func() { <-w.importing }, nil
+	default:
+		return nil, errImporting
 	}
 }
 

@@ -165,3 +165,46 @@ func TestService_importGivesUpWithItsClient(t *testing.T) {
 		t.Errorf("an import out of time wrote %d extensions (%v)", len(list), err)
 	}
 }
+
+// TestService_importTurnAndEarlyChecks: one import runs at a time, another
+// one meanwhile is told the daemon is busy; and a malformed id is refused
+// before any password is hashed.
+func TestService_importTurnAndEarlyChecks(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "phonelock.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc := NewService(st, store.Actor{Name: "test", Source: "cli"})
+	ctx := context.Background()
+	rows := []ImportRow{{Line: 2, Extension: "1001@a.example"}}
+
+	release, err := svc.passwords.importTurn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e *Error
+	if _, err := svc.Import(ctx, rows); !errors.As(err, &e) || e.Code != "busy" {
+		t.Errorf("import during another: %v; want busy", err)
+	}
+	release()
+	if n, err := svc.Import(ctx, rows); err != nil || n != 1 {
+		t.Errorf("import after the other ended: %d, %v", n, err)
+	}
+
+	// 50 passwords would take many seconds to hash under the race
+	// detector; the bad id on the last line is found first.
+	pw := "4711"
+	rows = nil
+	for i := range 50 {
+		rows = append(rows, ImportRow{Line: i + 2, Extension: fmt.Sprintf("%d@a.example", 2000+i), Password: &pw})
+	}
+	rows = append(rows, ImportRow{Line: 52, Extension: "not an id"})
+	start := time.Now()
+	if _, err := svc.Import(ctx, rows); !errors.As(err, &e) || e.Code != "invalid_row" || !strings.Contains(e.Message, "line 52") {
+		t.Errorf("import with a bad id last: %v; want invalid_row naming line 52", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the bad id was found after %s: the passwords were hashed first", took)
+	}
+}

@@ -33,8 +33,8 @@ func ParseRole(s string) (Role, error) {
 	if parseNodeID(kind, id) == nil {
 		return Role{Kind: kind, ID: id}, nil
 	}
-	return Role{}, newError(ErrInvalid, "invalid_role", fmt.Sprintf("invalid role %q: want admin, sp:ID, "+
-		"org:ID or user:NAME@ORG (ID, NAME, ORG: 1 to 64 of a-z 0-9 . _ -)", s))
+	return Role{}, newError(ErrInvalid, "invalid_role", fmt.Sprintf("invalid role %s: want admin, sp:ID, "+
+		"org:ID or user:NAME@ORG (ID, NAME, ORG: 1 to 64 of a-z 0-9 . _ -)", store.QuoteInput(s)))
 }
 
 // parseNodeID validates the id of a service provider, organization or
@@ -47,7 +47,7 @@ func parseNodeID(kind, id string) error {
 	case KindUser:
 		_, err = store.ParseUserID(id)
 	default:
-		err = fmt.Errorf("%w: no role kind %q", store.ErrInvalidID, kind)
+		err = fmt.Errorf("%w: no role kind %s", store.ErrInvalidID, store.QuoteInput(kind))
 	}
 	return err
 }
