@@ -9,9 +9,8 @@ import (
 )
 
 // TestReadToken: the token comes from the file, trimmed (of a byte order
-// mark too); a file far too
-// long to be a token (a device that never ends, say) is refused after a
-// few kilobytes instead of read to the end.
+// mark too); a file far too long to be a token (a device that never ends,
+// say) is refused after a few kilobytes instead of read to the end.
 func TestReadToken(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.token")
