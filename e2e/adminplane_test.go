@@ -155,7 +155,7 @@ func TestImportExport(t *testing.T) {
 		t.Errorf("imported 20001: %v", v)
 	}
 	// Each imported extension's audit shows what the import set.
-	if out := d.mustAdmin("", "audit", "--ext", "20001@example.com"); !strings.Contains(out, "line=3 protection=on voicemail=on password=changed blocked=on") {
+	if out := d.mustAdmin("", "audit", "--ext", "20001@example.com"); !strings.Contains(out, "line=3 created protection=on voicemail=on password=changed blocked=on") {
 		t.Errorf("the audit of 20001 does not show its import:\n%s", out)
 	}
 
