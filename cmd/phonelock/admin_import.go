@@ -44,7 +44,7 @@ func (c *adminCmd) doImport(ctx context.Context, a adminapi.Admin, w io.Writer) 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "imported %d extensions from %s\n", n, c.file)
+	fmt.Fprintf(w, "imported %d rows from %s\n", n, c.file)
 	return nil
 }
 
