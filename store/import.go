@@ -88,7 +88,7 @@ func (s *Store) Import(rows []ImportRow, actor Actor) (int, error) {
 		}
 		for _, id := range order {
 			if c := changes[id]; c.changed() {
-				if err := appendAudit(tx, now, id, "import", actor, "ok", c.detail()); err != nil {
+				if err := appendAudit(tx, now, id, "import", actor, "ok", c.detail(now)); err != nil {
 					return err
 				}
 			}
@@ -108,28 +108,33 @@ func (s *Store) Import(rows []ImportRow, actor Actor) (int, error) {
 }
 
 // importChange is what an import does to one extension: its state
-// before, whether the import created it, the line of its first row, and
-// its state after the rows so far.
+// before, whether the import created it, the line of its first row, how
+// many rows name it, and its state after them.
 type importChange struct {
-	before          Extension
-	created         bool
-	line            int
-	rows            int
-	passwordChanged bool
-	after           Extension
+	before  Extension
+	created bool
+	line    int
+	rows    int
+	after   Extension
 }
 
 // changed reports whether the extension ends up other than it was.
 func (c *importChange) changed() bool {
-	a, b := c.before, c.after
-	return c.created || a.Protection != b.Protection || a.Voicemail != b.Voicemail ||
-		a.Blocked != b.Blocked || !a.BlockedUntil.Equal(b.BlockedUntil) ||
-		!bytes.Equal(a.PasswordHash, b.PasswordHash) || a.FailedAttempts != b.FailedAttempts ||
-		!a.LockedOutUntil.Equal(b.LockedOutUntil)
+	return c.created || !sameState(c.before, c.after)
 }
 
-// detail describes the extension as the import leaves it.
-func (c *importChange) detail() string {
+// sameState reports whether a and b are the same settings and state, the
+// time of their last change aside.
+func sameState(a, b Extension) bool {
+	return a.Protection == b.Protection && a.Voicemail == b.Voicemail &&
+		a.Blocked == b.Blocked && a.BlockedUntil.Equal(b.BlockedUntil) &&
+		bytes.Equal(a.PasswordHash, b.PasswordHash) && a.FailedAttempts == b.FailedAttempts &&
+		a.LockedOutUntil.Equal(b.LockedOutUntil)
+}
+
+// detail describes the extension as the import leaves it at time now:
+// the block in effect, and what became of a block timer.
+func (c *importChange) detail(now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "line=%d", c.line)
 	if c.rows > 1 {
@@ -139,11 +144,17 @@ func (c *importChange) detail() string {
 		b.WriteString(" created")
 	}
 	password := "unchanged"
-	if c.passwordChanged {
+	if !bytes.Equal(c.before.PasswordHash, c.after.PasswordHash) {
 		password = "changed"
 	}
 	fmt.Fprintf(&b, " protection=%s voicemail=%s password=%s blocked=%s",
-		onOff(c.after.Protection), onOff(c.after.Voicemail), password, onOff(c.after.Blocked))
+		onOff(c.after.Protection), onOff(c.after.Voicemail), password, onOff(c.after.IsBlockedAt(now)))
+	switch {
+	case c.after.IsBlockedAt(now) && !c.after.BlockedUntil.IsZero():
+		b.WriteString(" until=" + c.after.BlockedUntil.Format(time.RFC3339))
+	case !c.before.BlockedUntil.IsZero() && c.after.BlockedUntil.IsZero():
+		b.WriteString(" timer=cleared")
+	}
 	return b.String()
 }
 
@@ -158,10 +169,10 @@ func importRow(tx *bolt.Tx, id string, row ImportRow, now time.Time, c *importCh
 		ext = Extension{ID: id}
 	}
 
+	was := ext
 	change := Settings{Protection: row.Protection, Voicemail: row.Voicemail}
 	if len(row.PasswordHash) > 0 {
 		change.PasswordHash = row.PasswordHash
-		c.passwordChanged = c.passwordChanged || !bytes.Equal(row.PasswordHash, ext.PasswordHash)
 	}
 	ext, _ = applySettings(ext, change)
 	if row.Blocked != nil {
@@ -175,8 +186,11 @@ func importRow(tx *bolt.Tx, id string, row ImportRow, now time.Time, c *importCh
 	case ext.Blocked && !ext.Protection:
 		return &ImportError{Line: row.Line, Err: fmt.Errorf("%s: %w", id, ErrProtectionOff)}
 	}
-	ext.UpdatedAt = now
 	c.rows++
 	c.after = ext
-	return putExtension(tx, ext)
+	if found && sameState(was, ext) {
+		return nil // nothing to write, not even the time of a change
+	}
+	c.after.UpdatedAt = now
+	return putExtension(tx, c.after)
 }

@@ -62,7 +62,7 @@ func TestStore_Import(t *testing.T) {
 		"import rows=4",
 		"import 300@example.com line=4 rows=2 created protection=off voicemail=on password=unchanged blocked=off",
 		"import 200@example.com line=3 created protection=on voicemail=off password=changed blocked=off",
-		"import 100@example.com line=2 protection=on voicemail=on password=unchanged blocked=on",
+		"import 100@example.com line=2 protection=on voicemail=on password=unchanged blocked=on timer=cleared",
 		"block 100@example.com until=" + last[4].Detail[len("until="):],
 	}
 	if !slices.Equal(got, want) {
@@ -175,5 +175,30 @@ func TestStore_Import_oneRecordAnExtension(t *testing.T) {
 	last, _ := s.Audit("100@example.com", 1)
 	if len(last) != 1 || last[0].Detail != "line=2 rows=5000 created protection=off voicemail=off password=unchanged blocked=off" {
 		t.Errorf("the extension's record: %+v", last)
+	}
+}
+
+// TestStore_Import_detailSaysHowItEnds: the record of an extension says
+// how the import leaves it, not what its rows passed through: a password
+// set and set back is unchanged; a timed block kept shows its end.
+func TestStore_Import_detailSaysHowItEnds(t *testing.T) {
+	s, clock := openTestStore(t)
+	_, h0 := protect(t, s, "100@example.com", "1234")
+	h1 := testHash(t, "5678")
+	ends := clock.Now().Add(time.Hour)
+	if _, err := s.BlockUntil("100@example.com", ends, testActor); err != nil {
+		t.Fatal(err)
+	}
+	rows := []ImportRow{
+		{Line: 2, ID: "100@example.com", PasswordHash: h1},
+		{Line: 3, ID: "100@example.com", PasswordHash: h0, Voicemail: ptr(true)},
+	}
+	if _, err := s.Import(rows, testActor); err != nil {
+		t.Fatal(err)
+	}
+	last, _ := s.Audit("100@example.com", 1)
+	want := "line=2 rows=2 protection=on voicemail=on password=unchanged blocked=on until=" + ends.UTC().Format(time.RFC3339)
+	if len(last) != 1 || last[0].Detail != want {
+		t.Errorf("record %+v; want detail %q", last, want)
 	}
 }

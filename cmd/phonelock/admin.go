@@ -82,7 +82,7 @@ type adminCmd struct {
 	createdDB    bool // open made a new database file
 
 	blockFor   positiveDuration // ext block --for
-	blockUntil timeValue        // ext block --until
+	blockUntil endValue         // ext block --until
 	audit      adminapi.AuditRequest
 	auditSince timeValue
 	file       string // db backup FILE

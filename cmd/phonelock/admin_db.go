@@ -165,14 +165,24 @@ func (v *timeValue) String() string {
 
 func (v *timeValue) Set(s string) error {
 	t, err := time.Parse(time.RFC3339, s)
-	switch {
-	case err != nil:
+	if err != nil {
 		return fmt.Errorf("want an RFC 3339 time such as 2026-12-24T18:00:00Z")
-	case t.IsZero():
-		// It stands for "none" inside: as an end it would mean never.
-		return fmt.Errorf("%s is no time to give", s)
 	}
 	v.t = t
+	return nil
+}
+
+// endValue is a timeValue for the end of a block or a token, which cannot
+// be the zero time: inside, that stands for no end at all.
+type endValue struct{ timeValue }
+
+func (v *endValue) Set(s string) error {
+	if err := v.timeValue.Set(s); err != nil {
+		return err
+	}
+	if v.t.IsZero() {
+		return fmt.Errorf("%s is no time to end at", s)
+	}
 	return nil
 }
 

@@ -24,7 +24,7 @@ type nodeFlags struct {
 	extensions stringList // --ext, repeatable
 	role       string     // token create --role
 	expiresFor positiveDuration
-	expiresAt  timeValue
+	expiresAt  endValue
 	out        string // token create --out
 }
 

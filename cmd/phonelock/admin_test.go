@@ -73,6 +73,10 @@ func TestParseAdmin_noEndIsNotAnEnd(t *testing.T) {
 			t.Errorf("%v: accepted", args)
 		}
 	}
+	// A start, unlike an end, may be the beginning of time.
+	if _, err := parseAdmin(append(db, "audit", "--since", "0001-01-01T00:00:00Z"), noEnv); err != nil {
+		t.Errorf("audit --since the zero time: %v", err)
+	}
 	c, err := parseAdmin(append(db, "ext", "block", "1001@example.com", "--for", "2h"), noEnv)
 	if err != nil {
 		t.Fatal(err)

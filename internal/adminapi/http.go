@@ -243,6 +243,8 @@ func (h *handler) failure(w http.ResponseWriter, r *http.Request, err error) (in
 		w.Header().Set("WWW-Authenticate", `Bearer realm="phonelock"`)
 	case e.Code == "busy":
 		w.Header().Set("Retry-After", "5")
+	case e.Code == "import_running":
+		w.Header().Set("Retry-After", "60")
 	}
 	if status >= 500 && e.Code != "canceled" {
 		h.log.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "error", err)
@@ -319,9 +321,10 @@ func (h *handler) block(r *http.Request, svc *Service) (int, any, error) {
 }
 
 func (h *handler) importRows(r *http.Request, svc *Service) (int, any, error) {
-	// The turn is taken before the rows are read, so that imports sent
-	// at once cannot each hold their rows in memory.
-	release, err := svc.passwords.importTurn()
+	// One body a role is read at a time, so that imports sent at once
+	// cannot each hold their rows in memory; the daemon-wide turn is taken
+	// once the rows are in.
+	release, err := svc.passwords.sendingImport(svc.role.String())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -330,7 +333,7 @@ func (h *handler) importRows(r *http.Request, svc *Service) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	n, err := svc.importRows(r.Context(), rows)
+	n, err := svc.Import(r.Context(), rows)
 	return http.StatusOK, ImportResult{Imported: n}, err
 }
 

@@ -65,11 +65,6 @@ func (s *Service) Import(ctx context.Context, rows []ImportRow) (int, error) {
 		return 0, err
 	}
 	defer release()
-	return s.importRows(ctx, rows)
-}
-
-// importRows is Import for the holder of the import turn.
-func (s *Service) importRows(ctx context.Context, rows []ImportRow) (int, error) {
 	if len(rows) > MaxImportRows {
 		return 0, errTooManyRows
 	}

@@ -25,11 +25,13 @@ const DefaultPasswordWait = 5 * time.Second
 // not go through it: it has its own pace, a human's.
 type passwordWork struct {
 	cpus chan struct{}
-	// importing holds the one import that may hash at a time.
+	// importing holds the one import that may run at a time.
 	importing chan struct{}
 
 	mu      sync.Mutex
 	checked map[string]*extensionTurn
+	// sending holds the roles with an import being sent, one a role.
+	sending map[string]bool
 }
 
 // extensionTurn is the turn at checking one extension's password; waiters
@@ -41,7 +43,7 @@ type extensionTurn struct {
 
 func newPasswordWork() *passwordWork {
 	return &passwordWork{cpus: make(chan struct{}, runtime.GOMAXPROCS(0)),
-		importing: make(chan struct{}, 1), checked: map[string]*extensionTurn{}}
+		importing: make(chan struct{}, 1), checked: map[string]*extensionTurn{}, sending: map[string]bool{}}
 }
 
 // errBusy is the answer of a request that waited its password wait in
@@ -77,7 +79,30 @@ func (w *passwordWork) extension(ctx context.Context, id string) (release func()
 }
 
 // errImporting is the answer to an import while another one runs.
-var errImporting = newError(ErrUnavailable, "busy", "another import is running; try again when it has ended")
+var errImporting = newError(ErrUnavailable, "import_running", "another import is running; try again when it has ended")
+
+// errSending is the answer to an import while another one of the same
+// role is still being sent.
+var errSending = newError(ErrUnavailable, "import_running",
+	"another import with this token's role is being sent; try again when it has ended")
+
+// sendingImport takes the turn of role's one import being sent, or says at
+// once that another one has it. An import's rows are read under this turn,
+// not the daemon-wide one, so that a sender who dawdles holds up only its
+// own role; and at most one body a role is held in memory.
+func (w *passwordWork) sendingImport(role string) (release func(), err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.sending[role] {
+		return nil, errSending
+	}
+	w.sending[role] = true
+	return func() {
+		w.mu.Lock()
+		delete(w.sending, role)
+		w.mu.Unlock()
+	}, nil
+}
 
 // importTurn takes the turn of the one import that may run at a time, or
 // says at once that another one has it: imports take minutes, too long to
