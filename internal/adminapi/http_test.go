@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -32,12 +31,7 @@ type testServer struct {
 // newServer serves the admin API over a fresh store.
 func newServer(t *testing.T) testServer {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "phonelock.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-
+	st := openStore(t)
 	svc := NewService(st, store.Actor{Name: "test", Source: "cli"})
 	m := metrics.New(prometheus.NewRegistry(), "test")
 	mux := http.NewServeMux()

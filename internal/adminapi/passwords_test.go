@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -57,21 +56,8 @@ func TestPasswordWork_oneCheckPerExtension(t *testing.T) {
 // queue every guess would be checked, and the store would record the late
 // ones as denied during the lockout.
 func TestService_concurrentGuesses(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "phonelock.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, _, user := newOwnerFixture(t)
 	ctx := context.Background()
-	admin := NewService(st, store.Actor{Name: "test", Source: "cli"})
-	on, pw := true, "4711"
-	if _, err := admin.Set(ctx, "1@a.example", SetRequest{Protection: &on, Password: &pw}); err != nil {
-		t.Fatal(err)
-	}
-	mustAdd(t, st)
-	user := admin.WithRole(Role{KindUser, "u1@org1"}).WithLockout(func() store.AttemptPolicy {
-		return store.AttemptPolicy{MaxFailures: 2, Lockout: time.Hour}
-	})
 	// bcrypt under the race detector on a busy machine takes seconds: the
 	// queue must not give up before the lockout is met.
 	user.passwordWait = time.Minute
@@ -126,11 +112,7 @@ func errString(err error) string {
 // TestService_importGivesUpWithItsClient: an import whose client has gone
 // stops hashing and writes nothing.
 func TestService_importGivesUpWithItsClient(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "phonelock.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	svc := NewService(st, store.Actor{Name: "test", Source: "cli"})
 
 	pw := "4711"
@@ -170,11 +152,7 @@ func TestService_importGivesUpWithItsClient(t *testing.T) {
 // one meanwhile is told the daemon is busy; and a malformed id is refused
 // before any password is hashed.
 func TestService_importTurnAndEarlyChecks(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "phonelock.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	svc := NewService(st, store.Actor{Name: "test", Source: "cli"})
 	ctx := context.Background()
 	rows := []ImportRow{{Line: 2, Extension: "1001@a.example"}}

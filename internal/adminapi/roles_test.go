@@ -89,21 +89,9 @@ func TestScope(t *testing.T) {
 // password; wrong ones count towards the lockout, and during it even the
 // right one is refused.
 func TestService_changePassword(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "phonelock.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, admin, user := newOwnerFixture(t)
 	ctx := context.Background()
-	admin := NewService(st, store.Actor{Name: "test", Source: "cli"})
-	on, pw := true, "4711"
-	if _, err := admin.Set(ctx, "1@a.example", SetRequest{Protection: &on, Password: &pw}); err != nil {
-		t.Fatal(err)
-	}
-	mustAdd(t, st)
-	user := admin.WithRole(Role{KindUser, "u1@org1"}).WithLockout(func() store.AttemptPolicy {
-		return store.AttemptPolicy{MaxFailures: 2, Lockout: time.Hour}
-	})
+	pw := "4711"
 
 	change := func(current, next string) error {
 		_, err := user.Set(ctx, "1@a.example", SetRequest{CurrentPassword: &current, Password: &next})
@@ -141,6 +129,36 @@ func TestService_changePassword(t *testing.T) {
 	if _, err := user.Set(ctx, "1@a.example", SetRequest{Password: &pw}); codeOf(err) != "current_password_required" {
 		t.Errorf("no current password: %v", err)
 	}
+}
+
+// openStore opens a fresh store, closed when the test ends.
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "phonelock.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// newOwnerFixture opens a fresh store holding 1@a.example, protected with
+// the password 4711 and owned by u1@org1, and returns it with a Service
+// acting as the administrator and one acting for u1@org1, whose lockout
+// comes after 2 wrong passwords and lasts an hour.
+func newOwnerFixture(t *testing.T) (st *store.Store, admin, user *Service) {
+	t.Helper()
+	st = openStore(t)
+	admin = NewService(st, store.Actor{Name: "test", Source: "cli"})
+	on, pw := true, "4711"
+	if _, err := admin.Set(context.Background(), "1@a.example", SetRequest{Protection: &on, Password: &pw}); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, st)
+	user = admin.WithRole(Role{KindUser, "u1@org1"}).WithLockout(func() store.AttemptPolicy {
+		return store.AttemptPolicy{MaxFailures: 2, Lockout: time.Hour}
+	})
+	return st, admin, user
 }
 
 // mustAdd adds sp1 > org1 (a.example) > u1 owning 1@a.example.
