@@ -191,6 +191,12 @@ func runAdmin(t *testing.T, stdin string, args ...string) (stdout, stderr string
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"admin"}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
+	return runCommand(t, cmd)
+}
+
+// runCommand runs cmd and returns its output and exit code.
+func runCommand(t *testing.T, cmd *exec.Cmd) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -97,16 +96,7 @@ func runAdminEnv(t *testing.T, env []string, args ...string) (stdout, stderr str
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"admin"}, args...)...)
 	cmd.Env = env
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); ok {
-		return out.String(), errOut.String(), exit.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errOut.String(), 0
+	return runCommand(t, cmd)
 }
 
 // TestTokens_userRole: a user token, through the admin command, sees and
