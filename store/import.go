@@ -78,19 +78,30 @@ func (s *Store) Import(rows []ImportRow, actor Actor) (int, error) {
 				if err != nil {
 					return err
 				}
-				c = &importChange{before: before, created: !found, line: row.Line}
+				if !found {
+					before = Extension{ID: ids[i]}
+				}
+				c = &importChange{before: before, created: !found, line: row.Line, after: before}
 				changes[ids[i]] = c
 				order = append(order, ids[i])
 			}
-			if err := importRow(tx, ids[i], row, now, c); err != nil {
+			if err := c.apply(row); err != nil {
 				return err
 			}
 		}
+		// Each extension is written once, as its rows leave it, and only
+		// if they changed it.
 		for _, id := range order {
-			if c := changes[id]; c.changed() {
-				if err := appendAudit(tx, now, id, "import", actor, "ok", c.detail(now)); err != nil {
-					return err
-				}
+			c := changes[id]
+			if !c.changed() {
+				continue
+			}
+			c.after.UpdatedAt = now
+			if err := putExtension(tx, c.after); err != nil {
+				return err
+			}
+			if err := appendAudit(tx, now, id, "import", actor, "ok", c.detail(now)); err != nil {
+				return err
 			}
 		}
 		detail := "rows=" + strconv.Itoa(len(rows))
@@ -152,29 +163,21 @@ func (c *importChange) detail(now time.Time) string {
 	switch {
 	case c.after.IsBlockedAt(now) && !c.after.BlockedUntil.IsZero():
 		b.WriteString(" until=" + c.after.BlockedUntil.Format(time.RFC3339))
-	case !c.before.BlockedUntil.IsZero() && c.after.BlockedUntil.IsZero():
+	case c.before.IsBlockedAt(now) && !c.before.BlockedUntil.IsZero() && c.after.BlockedUntil.IsZero():
+		// A timed block in force lost its end: ended now, or made endless.
 		b.WriteString(" timer=cleared")
 	}
 	return b.String()
 }
 
-// importRow applies row to the extension id in tx and notes it in c,
+// apply applies row to the extension's state after the rows before it,
 // returning an *ImportError if the result breaks a rule.
-func importRow(tx *bolt.Tx, id string, row ImportRow, now time.Time, c *importChange) error {
-	ext, found, err := getExtension(tx, id)
-	if err != nil {
-		return err
-	}
-	if !found {
-		ext = Extension{ID: id}
-	}
-
-	was := ext
+func (c *importChange) apply(row ImportRow) error {
 	change := Settings{Protection: row.Protection, Voicemail: row.Voicemail}
 	if len(row.PasswordHash) > 0 {
 		change.PasswordHash = row.PasswordHash
 	}
-	ext, _ = applySettings(ext, change)
+	ext, _ := applySettings(c.after, change)
 	if row.Blocked != nil {
 		ext.Blocked = *row.Blocked
 		ext.BlockedUntil = time.Time{}
@@ -182,15 +185,11 @@ func importRow(tx *bolt.Tx, id string, row ImportRow, now time.Time, c *importCh
 
 	switch {
 	case ext.Protection && !ext.PasswordSet():
-		return &ImportError{Line: row.Line, Err: fmt.Errorf("%s: %w", id, ErrNoPassword)}
+		return &ImportError{Line: row.Line, Err: fmt.Errorf("%s: %w", ext.ID, ErrNoPassword)}
 	case ext.Blocked && !ext.Protection:
-		return &ImportError{Line: row.Line, Err: fmt.Errorf("%s: %w", id, ErrProtectionOff)}
+		return &ImportError{Line: row.Line, Err: fmt.Errorf("%s: %w", ext.ID, ErrProtectionOff)}
 	}
 	c.rows++
 	c.after = ext
-	if found && sameState(was, ext) {
-		return nil // nothing to write, not even the time of a change
-	}
-	c.after.UpdatedAt = now
-	return putExtension(tx, c.after)
+	return nil
 }

@@ -202,3 +202,50 @@ func TestStore_Import_detailSaysHowItEnds(t *testing.T) {
 		t.Errorf("record %+v; want detail %q", last, want)
 	}
 }
+
+// TestStore_Import_unchangedIsNotWritten: rows that leave an extension as
+// it was (here: voicemail on, then off again) write nothing, not even the
+// time of a change, and leave no record.
+func TestStore_Import_unchangedIsNotWritten(t *testing.T) {
+	s, clock := openTestStore(t)
+	protect(t, s, "100@example.com", "1234")
+	before, err := s.Get("100@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := auditCount(t, s)
+	clock.Advance(time.Hour)
+	rows := []ImportRow{
+		{Line: 2, ID: "100@example.com", Voicemail: ptr(!before.Voicemail)},
+		{Line: 3, ID: "100@example.com", Voicemail: ptr(before.Voicemail)},
+	}
+	if _, err := s.Import(rows, testActor); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.Get("100@example.com")
+	if err != nil || !after.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Errorf("updated at %v, was %v (%v); want it untouched", after.UpdatedAt, before.UpdatedAt, err)
+	}
+	if got := auditCount(t, s) - records; got != 1 {
+		t.Errorf("%d new audit records; want 1, the import's own", got)
+	}
+}
+
+// TestStore_Import_expiredTimerIsNotCleared: a timed block whose end has
+// passed, though not yet swept, is no block the import ends: its record
+// does not say timer=cleared.
+func TestStore_Import_expiredTimerIsNotCleared(t *testing.T) {
+	s, clock := openTestStore(t)
+	protect(t, s, "100@example.com", "1234")
+	if _, err := s.BlockUntil("100@example.com", clock.Now().Add(time.Hour), testActor); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Hour)
+	if _, err := s.Import([]ImportRow{{Line: 2, ID: "100@example.com", Blocked: ptr(false)}}, testActor); err != nil {
+		t.Fatal(err)
+	}
+	last, _ := s.Audit("100@example.com", 1)
+	if len(last) != 1 || strings.Contains(last[0].Detail, "timer=cleared") || !strings.HasSuffix(last[0].Detail, "blocked=off") {
+		t.Errorf("record %+v; want blocked=off and no timer cleared", last)
+	}
+}

@@ -323,7 +323,11 @@ func (h *handler) block(r *http.Request, svc *Service) (int, any, error) {
 func (h *handler) importRows(r *http.Request, svc *Service) (int, any, error) {
 	// One body a role is read at a time, so that imports sent at once
 	// cannot each hold their rows in memory; the daemon-wide turn is taken
-	// once the rows are in.
+	// once the rows are in, and an import is refused before its rows are
+	// read while another one runs.
+	if svc.passwords.importRunning() {
+		return 0, nil, errImporting
+	}
 	release, err := svc.passwords.sendingImport(svc.role.String())
 	if err != nil {
 		return 0, nil, err

@@ -350,3 +350,56 @@ func TestFailure_clientGone(t *testing.T) {
 		t.Errorf("a real failure: %d %+v, log %q; want 503 internal, logged as an error", status, body, logged.String())
 	}
 }
+
+// TestHandler_importTurns: while an import runs, another is refused
+// before its rows are read (the body here is not even JSON), with
+// Retry-After; an import of a role with one under way is refused, and
+// another role's is not held up by it.
+func TestHandler_importTurns(t *testing.T) {
+	srv := newServer(t)
+	st := srv.svc.store
+	mustAdd(t, st)
+	_, org, err := st.CreateToken("org1", "org:org1", time.Time{}, store.Actor{Name: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(token, body string) (*http.Response, string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/import", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	good := `{"rows":[{"line":2,"extension":"1@a.example","voicemail":true}]}`
+
+	release, err := srv.svc.passwords.importTurn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := post(org, "not even JSON")
+	if resp.StatusCode != 503 || !strings.Contains(body, `"import_running"`) || resp.Header.Get("Retry-After") != "60" {
+		t.Errorf("import while another runs: %d %s, Retry-After %q; want 503 import_running, 60",
+			resp.StatusCode, body, resp.Header.Get("Retry-After"))
+	}
+	release()
+
+	sending, err := srv.svc.passwords.sendingImport("org:org1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := post(org, good); resp.StatusCode != 503 || !strings.Contains(body, `"import_running"`) {
+		t.Errorf("import while the role has one under way: %d %s; want 503 import_running", resp.StatusCode, body)
+	}
+	if resp, body := post(srv.token, good); resp.StatusCode != 200 {
+		t.Errorf("the admin's import, held up by the org's: %d %s", resp.StatusCode, body)
+	}
+	sending()
+	if resp, body := post(org, good); resp.StatusCode != 200 {
+		t.Errorf("the org's import after its turn came back: %d %s", resp.StatusCode, body)
+	}
+}

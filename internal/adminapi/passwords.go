@@ -82,9 +82,9 @@ func (w *passwordWork) extension(ctx context.Context, id string) (release func()
 var errImporting = newError(ErrUnavailable, "import_running", "another import is running; try again when it has ended")
 
 // errSending is the answer to an import while another one of the same
-// role is still being sent.
+// role is still under way.
 var errSending = newError(ErrUnavailable, "import_running",
-	"another import with this token's role is being sent; try again when it has ended")
+	"another import with this token's role is under way; try again when it has ended")
 
 // sendingImport takes the turn of role's one import being sent, or says at
 // once that another one has it. An import's rows are read under this turn,
@@ -102,6 +102,13 @@ func (w *passwordWork) sendingImport(role string) (release func(), err error) {
 		delete(w.sending, role)
 		w.mu.Unlock()
 	}, nil
+}
+
+// importRunning says whether an import holds the daemon-wide turn now, so
+// that another can be refused before its rows are sent; it may have ended
+// by the time they are in, or another may have begun.
+func (w *passwordWork) importRunning() bool {
+	return len(w.importing) > 0
 }
 
 // importTurn takes the turn of the one import that may run at a time, or
