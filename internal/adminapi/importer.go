@@ -57,20 +57,19 @@ func ImportBudget(passwords int) time.Duration {
 // parallel: bcrypt takes tens of milliseconds each), then all rows are
 // written in one transaction, or none when any row is bad. An import that
 // outlasts its ImportBudget, or whose client goes away, writes nothing.
-// One import runs at a time; another one meanwhile is told the daemon is
-// busy.
+// One import runs at a time; another one meanwhile gets import_running.
 func (s *Service) Import(ctx context.Context, rows []ImportRow) (int, error) {
-	release, err := s.passwords.importTurn()
-	if err != nil {
-		return 0, err
-	}
-	defer release()
 	if len(rows) > MaxImportRows {
 		return 0, errTooManyRows
 	}
 	if err := s.mayImport(); err != nil {
 		return 0, err
 	}
+	release, err := s.passwords.importTurn()
+	if err != nil {
+		return 0, err
+	}
+	defer release()
 	sc, err := s.scope()
 	if err != nil {
 		return 0, err
@@ -78,6 +77,7 @@ func (s *Service) Import(ctx context.Context, rows []ImportRow) (int, error) {
 	// Everything that can be checked is checked before the passwords are
 	// hashed, which costs far more.
 	out := make([]store.ImportRow, len(rows))
+	passwords := 0
 	for i, r := range rows {
 		id, err := store.ParseID(r.Extension)
 		switch {
@@ -91,14 +91,9 @@ func (s *Service) Import(ctx context.Context, rows []ImportRow) (int, error) {
 			if err := policy.ValidatePassword(*r.Password); err != nil {
 				return 0, newError(ErrInvalid, "invalid_row", fmt.Sprintf("line %d: %v", r.Line, err))
 			}
-		}
-		out[i] = store.ImportRow{Line: r.Line, ID: r.Extension, Protection: r.Protection, Voicemail: r.Voicemail, Blocked: r.Blocked}
-	}
-	passwords := 0
-	for _, r := range rows {
-		if r.Password != nil {
 			passwords++
 		}
+		out[i] = store.ImportRow{Line: r.Line, ID: r.Extension, Protection: r.Protection, Voicemail: r.Voicemail, Blocked: r.Blocked}
 	}
 	ctx, cancel := context.WithTimeout(ctx, ImportBudget(passwords))
 	defer cancel()
