@@ -435,7 +435,7 @@ func (c *adminCmd) do(ctx context.Context, a adminapi.Admin, req adminapi.SetReq
 		if c.verb == "ext export" {
 			return printExport(w, vs, c.json)
 		}
-		return printList(w, vs, c.json)
+		return printNodes(w, nil, c.json, vs, viewRows)
 	case "ext import":
 		return c.doImport(ctx, a, w)
 	case "sp add", "sp list", "sp show", "sp delete", "org add", "org list", "org show", "org delete",
@@ -494,20 +494,11 @@ func printView(w io.Writer, v adminapi.View, asJSON bool) error {
 	return tw.Flush()
 }
 
-func printList(w io.Writer, vs []adminapi.View, asJSON bool) error {
-	if asJSON {
-		if vs == nil {
-			vs = []adminapi.View{}
-		}
-		return writeIndentedJSON(w, vs)
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EXTENSION\tPROTECTION\tBLOCKED\tVOICEMAIL\tPASSWORD\tLOCKED OUT UNTIL")
-	for _, v := range vs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Extension, onOffText(v.Protection),
-			yesNo(v.Blocked), onOffText(v.Voicemail), yesNo(v.PasswordSet), timeText(v.LockedOutUntil))
-	}
-	return tw.Flush()
+// viewRows is the row printer of extensions.
+func viewRows(v adminapi.View) ([]string, []string) {
+	return []string{"EXTENSION", "PROTECTION", "BLOCKED", "VOICEMAIL", "PASSWORD", "LOCKED OUT UNTIL"},
+		[]string{v.Extension, onOffText(v.Protection), yesNo(v.Blocked), onOffText(v.Voicemail),
+			yesNo(v.PasswordSet), timeText(v.LockedOutUntil)}
 }
 
 func writeIndentedJSON(w io.Writer, v any) error {

@@ -21,7 +21,7 @@ func (c *adminCmd) doRecords(ctx context.Context, a adminapi.Admin, w io.Writer)
 		if err != nil {
 			return err
 		}
-		return printAudit(w, recs, c.json)
+		return printNodes(w, nil, c.json, recs, auditRows)
 	case "db check":
 		if err := a.DBCheck(ctx); err != nil {
 			return err
@@ -115,21 +115,11 @@ func compactDB(db string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func printAudit(w io.Writer, recs []store.AuditRecord, asJSON bool) error {
-	if asJSON {
-		if recs == nil {
-			recs = []store.AuditRecord{}
-		}
-		return writeIndentedJSON(w, recs)
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tEXTENSION\tACTION\tRESULT\tACTOR\tSOURCE\tADDR\tTOKEN\tROLE\tDETAIL")
-	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.UTC().Format(time.RFC3339),
-			dash(r.Extension), r.Action, r.Result, r.Actor, r.Source, dash(r.Addr), dash(r.Token), dash(r.Role),
-			dash(r.Detail))
-	}
-	return tw.Flush()
+// auditRows is the row printer of audit records.
+func auditRows(r store.AuditRecord) ([]string, []string) {
+	return []string{"TIME", "EXTENSION", "ACTION", "RESULT", "ACTOR", "SOURCE", "ADDR", "TOKEN", "ROLE", "DETAIL"},
+		[]string{r.Time.UTC().Format(time.RFC3339), dash(r.Extension), r.Action, r.Result, r.Actor, r.Source,
+			dash(r.Addr), dash(r.Token), dash(r.Role), dash(r.Detail)}
 }
 
 func printStats(w io.Writer, st adminapi.StatsView, asJSON bool) error {

@@ -143,7 +143,7 @@ func parseSwitch(s string) (*bool, error) {
 // passwords) or JSON.
 func printExport(w io.Writer, vs []adminapi.View, asJSON bool) error {
 	if asJSON {
-		return printList(w, vs, true)
+		return printNodes(w, nil, true, vs, viewRows)
 	}
 	cw := csv.NewWriter(w)
 	cw.Write(csvColumns[:4])
